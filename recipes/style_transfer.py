@@ -1,0 +1,124 @@
+"""Neural style transfer (Gatys et al. 2016): paint a content photo in a style image's manner.
+
+Offline by default: the content is scikit-image's ``chelsea.png`` (a cat), the style
+scikit-image's ``ihc.png`` (a stained tissue micrograph with a strong brown/blue
+texture), and the VGG16 conv weights are the offline ``"vgg16-hed"`` set.
+
+Commands::
+
+    python recipes/style_transfer.py --quick                      # < 60 s on 2 CPU cores, 224 px, 150 Adam steps
+    python recipes/style_transfer.py --content me.jpg --style starry.jpg --size 512 --steps 300
+    python recipes/style_transfer.py --style a.jpg --style b.jpg --style-weights 0.7,0.3
+    python recipes/style_transfer.py --optimizer lbfgs --preserve-color
+
+Writes ``stylized.png``, ``triptych.png`` (content | style | result), ``losses.png``
+and ``metrics.json`` (initial_loss, final_loss, style_loss_reduction, content_loss,
+seconds_per_step, size) into ``--out``.
+"""
+
+import pathlib
+import sys
+
+import numpy as np
+
+from dlkit import cli as recipe_cli
+from dlkit.errors import ConfigError
+
+
+def default_images():
+    import skimage
+
+    folder = pathlib.Path(skimage.__file__).parent / "data"
+    return folder / "chelsea.png", folder / "ihc.png"
+
+
+def parse_weights(text):
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError as error:
+        raise ConfigError(f"--style-weights must be comma-separated numbers. Received: {text!r}") from error
+
+
+def main(argv=None):
+    parser = recipe_cli.recipe_parser("style_transfer", __doc__)
+    parser.add_argument("--content", default=None, help="content image (default: skimage chelsea.png)")
+    parser.add_argument("--style", action="append", default=None, help="style image; repeat to blend")
+    parser.add_argument("--style-weights", default=None, help="blend weights, e.g. 0.7,0.3")
+    parser.add_argument("--size", type=int, default=None, help="longest side in pixels (default 512; quick 224)")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default 300; quick 150)")
+    parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
+    parser.add_argument("--preserve-color", action="store_true", help="keep the content's colors")
+    parser.add_argument("--style-weight", type=float, default=None, help="style loss weight")
+    parser.add_argument("--content-weight", type=float, default=None, help="content loss weight")
+    parser.add_argument("--weights", default="vgg16-hed", help="'vgg16-hed' (offline), 'imagenet' or a path")
+    args = parser.parse_args(argv)
+    out = recipe_cli.start_run(args, "style_transfer")
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dlkit import style
+
+    default_content, default_style = default_images()
+    size = args.size or (224 if args.quick else 512)
+    steps = args.steps or (150 if args.quick else 300)
+    content = style.load_image(args.content or default_content)
+    styles = [style.load_image(path) for path in (args.style or [default_style])]
+    blend = parse_weights(args.style_weights) if args.style_weights else None
+    options = {}
+    if args.style_weight is not None:
+        options["style_weight"] = args.style_weight
+    if args.content_weight is not None:
+        options["content_weight"] = args.content_weight
+    result = style.stylize(content, styles, steps=steps, size=size, optimizer=args.optimizer,
+                           preserve_color=args.preserve_color, style_blend=blend, weights=args.weights,
+                           seed=args.seed, **options)
+
+    style.save_png(result.image, out / "stylized.png")
+    height = result.image.shape[0]
+    panels = [style.resize(content, (height, round(content.shape[1] * height / content.shape[0]))),
+              *[style.resize(item, (height, round(item.shape[1] * height / item.shape[0]))) for item in styles],
+              result.image]
+    gap = np.full((height, 4, 3), 255.0, "float32")
+    row = [panels[0]]
+    for panel in panels[1:]:
+        row += [gap, panel]
+    style.save_png(np.concatenate(row, axis=1), out / "triptych.png")
+
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for name in ("total", "content", "style", "tv"):
+        axis.plot(np.maximum(result.log[name], 1e-6), label=name)
+    axis.set_yscale("log")
+    axis.set_xlabel("step")
+    axis.set_ylabel("weighted loss")
+    axis.set_title(f"style transfer ({args.optimizer}, {size} px)")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(out / "losses.png", dpi=100)
+    plt.close(figure)
+
+    log = result.log
+    metrics = {
+        "initial_loss": log["total"][0],
+        "final_loss": log["total"][-1],
+        "style_loss_reduction": 1.0 - log["style"][-1] / max(log["style"][0], 1e-12),
+        "content_loss": log["content"][-1],
+        "seconds_per_step": result.seconds_per_step,
+        "size": size,
+        "steps": result.steps,
+        "optimizer": args.optimizer,
+    }
+    return recipe_cli.finish_run(out, metrics, ["final_loss", "style_loss_reduction", "seconds_per_step"], "style_transfer")
+
+
+
+
+def cli():
+    """Entry point: runs ``main`` and returns the exit status (2 on a user error)."""
+    return recipe_cli.run(main)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
