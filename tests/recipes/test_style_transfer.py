@@ -1,0 +1,35 @@
+"""Smoke test of recipes/style_transfer.py --quick and its exit status on a bad image."""
+
+import json
+
+import pytest
+
+from dlkit import cli
+from recipes import style_transfer
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("style")
+    metrics = style_transfer.main(["--quick", "--size", "96", "--steps", "60", "--out", str(out)])
+    return out, metrics
+
+
+def test_quick_run_writes_files_and_stylizes(quick_run):
+    out, metrics = quick_run
+    for name in ("stylized.png", "triptych.png", "losses.png", "metrics.json", "config.json"):
+        assert (out / name).is_file()
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    assert metrics["size"] == 96 and metrics["steps"] == 60
+    assert metrics["style_loss_reduction"] > 0.8
+    assert metrics["final_loss"] < 0.2 * metrics["initial_loss"]
+
+
+@pytest.mark.parametrize("content", ["missing.jpg", "bad.jpg"])
+def test_unreadable_or_missing_image_exits_2(tmp_path, capsys, content):
+    (tmp_path / "bad.jpg").write_text("not an image")
+    status = cli.run(style_transfer.main, ["--content", str(tmp_path / content), "--out", str(tmp_path / "o")])
+    error = capsys.readouterr().err.strip()
+    assert status == 2
+    assert error.startswith("error: ") and "\n" not in error and "Traceback" not in error
+    assert content in error
