@@ -119,9 +119,13 @@ def main(argv=None):
     content = style.load_image(content_path, size)
     style_image = style.load_image(style_path, size)
     adam = style.stylize(content, style_image, steps=40, size=size, extractor=extractor)
-    probe = style.stylize(content, style_image, steps=3, size=size, optimizer="lbfgs", extractor=extractor)
-    lbfgs_steps = max(1, int(adam.seconds / probe.seconds_per_step))
-    lbfgs = style.stylize(content, style_image, steps=lbfgs_steps, size=size, optimizer="lbfgs", extractor=extractor)
+    # L-BFGS's time per iteration varies (line searches): size the run from a probe,
+    # then once more from the measured rate so both get about the same wall time.
+    lbfgs_steps = 5
+    for _ in range(2):
+        lbfgs = style.stylize(content, style_image, steps=lbfgs_steps, size=size, optimizer="lbfgs",
+                              extractor=extractor)
+        lbfgs_steps = max(1, round(lbfgs_steps * adam.seconds / lbfgs.seconds))
     report.update({
         "equal_time_size": size,
         "equal_time_adam_seconds": adam.seconds,
