@@ -21,6 +21,8 @@ Prints one JSON object.
 import argparse
 import json
 import os
+import pathlib
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -31,7 +33,9 @@ import tensorflow as tf  # noqa: E402
 
 from dlkit import style  # noqa: E402
 from dlkit.style import transfer  # noqa: E402
-from recipes.style_transfer import default_images  # noqa: E402
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "recipes"))
+from style_transfer import default_images  # noqa: E402
 
 
 def time_calls(function, steps):

@@ -89,7 +89,9 @@ def main(argv=None):
 
     figure, axis = plt.subplots(figsize=(6, 3.5))
     for name in ("total", "content", "style", "tv"):
-        axis.plot(np.maximum(result.log[name], 1e-6), label=name)
+        values = np.asarray(result.log[name], dtype="float64")
+        # A log axis cannot show zeros (the content loss starts at 0 from init="content").
+        axis.plot(np.where(values > 0, values, np.nan), label=name)
     axis.set_yscale("log")
     axis.set_xlabel("step")
     axis.set_ylabel("weighted loss")
