@@ -134,3 +134,19 @@ def test_load_image_makes_rgba_and_grayscale_rgb(tmp_path):
     assert gray.shape == (12, 8, 3) and np.allclose(gray, 77, atol=0.5)
     style.save_png(gray, tmp_path / "out.png")
     assert np.asarray(Image.open(tmp_path / "out.png")).shape == (12, 8, 3)
+
+
+def test_imagenet_offline_fails_fast_and_hed_is_vgg16_only(tmp_path, monkeypatch):
+    from dlkit import weights
+    from dlkit.errors import WeightsError
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+
+    def unreachable(address, timeout=None):
+        raise OSError("network unreachable")
+
+    monkeypatch.setattr(weights.socket, "create_connection", unreachable)
+    with pytest.raises(WeightsError, match="vgg16-hed"):
+        style.vgg_base("vgg19", weights="imagenet")
+    with pytest.raises(ConfigError, match="VGG16 only"):
+        style.vgg_base("vgg19", weights="vgg16-hed")
