@@ -6,3 +6,17 @@ Importing this package registers every builder family below.
 """
 
 from dlkit.models.registry import build, get, names, register  # noqa: F401
+from dlkit.models import alexnet, convolutional, inception, mobilenet, resnet, vgg  # noqa: F401, E402
+
+# The zoo's builders by name (``alexnet`` and ``mobilenet`` stay the modules: use
+# ``build("alexnet")`` or ``from dlkit.models.alexnet import alexnet``).
+from dlkit.models.convolutional import to_fully_convolutional  # noqa: F401, E402
+from dlkit.models.inception import (  # noqa: F401, E402
+    drop_aux_heads,
+    googlenet,
+    inception_module,
+    network_in_network_block,
+)
+from dlkit.models.mobilenet import mobilenet_v2  # noqa: F401, E402
+from dlkit.models.resnet import resnet18, resnet34, resnet50, resnet101, resnet152  # noqa: F401, E402
+from dlkit.models.vgg import vgg11, vgg13, vgg16, vgg19  # noqa: F401, E402
