@@ -297,31 +297,34 @@ def mobilenet_v2(
 
 @register()
 def mobilenet_tiny(input_shape=(32, 32, 3), num_classes=10, include_top=True, weights=None, pooling=None,
-                   classifier_activation="softmax", name="mobilenet_tiny", alpha=0.25, depth_multiplier=1):
+                   classifier_activation="softmax", name="mobilenet_tiny", alpha=0.25, depth_multiplier=1,
+                   width_multiplier=None):
     """A CPU-size MobileNet v1 for quick runs: alpha 0.25 (the paper's smallest width) at 32×32.
 
     Args:
         input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-        alpha, depth_multiplier: as in :func:`mobilenet`.
+        alpha, depth_multiplier, width_multiplier: as in :func:`mobilenet`.
 
     Returns:
         A ``keras.Model``.
     """
     return mobilenet(input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-                     alpha=alpha, depth_multiplier=depth_multiplier)
+                     alpha=alpha if width_multiplier is None else width_multiplier,
+                     depth_multiplier=depth_multiplier)
 
 
 @register()
 def mobilenet_v2_tiny(input_shape=(32, 32, 3), num_classes=10, include_top=True, weights=None, pooling=None,
-                      classifier_activation="softmax", name="mobilenet_v2_tiny", alpha=0.35):
+                      classifier_activation="softmax", name="mobilenet_v2_tiny", alpha=0.35,
+                      width_multiplier=None):
     """A CPU-size MobileNetV2 for quick runs: alpha 0.35 (the paper's smallest width) at 32×32.
 
     Args:
         input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-        alpha: as in :func:`mobilenet_v2`.
+        alpha, width_multiplier: as in :func:`mobilenet_v2`.
 
     Returns:
         A ``keras.Model``.
     """
     return mobilenet_v2(input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-                        alpha=alpha)
+                        alpha=alpha if width_multiplier is None else width_multiplier)
