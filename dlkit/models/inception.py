@@ -273,6 +273,19 @@ def auxiliary_loss_weights(weight=AUX_LOSS_WEIGHT):
     return {MAIN_OUTPUT: 1.0, AUX_OUTPUTS[0]: float(weight), AUX_OUTPUTS[1]: float(weight)}
 
 
+def auxiliary_losses(loss="sparse_categorical_crossentropy"):
+    """The same ``loss`` for the main output and both auxiliary heads, keyed by output name.
+
+    Args:
+        loss: a Keras loss (name or instance) for every output.
+
+    Returns:
+        ``{"predictions": loss, "aux_1_predictions": loss, "aux_2_predictions": loss}``,
+        to pass with :func:`auxiliary_loss_weights` to ``dlkit.training.fit``.
+    """
+    return {name: loss for name in (MAIN_OUTPUT, *AUX_OUTPUTS)}
+
+
 def drop_aux_heads(model):
     """Returns ``model`` without its auxiliary classifiers, for inference.
 
