@@ -51,7 +51,7 @@ def _keras_file_name(monkeypatch, application, **kwargs):
 
 CASES = [
     ("VGG16", vgg.vgg16, dict(include_top=False, input_shape=(32, 32, 3))),
-    ("ResNet50", resnet.resnet50, dict(include_top=True)),
+    ("ResNet50", resnet.resnet50, dict(include_top=False, input_shape=(32, 32, 3))),
     ("MobileNet", mobilenet.mobilenet, dict(include_top=True, input_shape=(128, 128, 3))),
     ("MobileNetV2", mobilenet.mobilenet_v2, dict(include_top=False, input_shape=(96, 96, 3))),
 ]
@@ -104,7 +104,7 @@ def test_offline_imagenet_fails_fast_with_a_clear_error(monkeypatch, offline):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: resnet.resnet50(weights="imagenet", num_classes=10),
+        lambda: mobilenet.mobilenet_v2(weights="imagenet", num_classes=10, input_shape=(96, 96, 3)),
         lambda: mobilenet.mobilenet_v2(weights="imagenet", include_top=False, input_shape=(96, 96, 1)),
         lambda: vgg.vgg_tiny(weights="imagenet"),
         lambda: mobilenet.mobilenet(weights="imagenet", alpha=0.3),
