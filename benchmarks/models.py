@@ -29,12 +29,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from dlkit.models import mobilenet, resnet, vgg  # noqa: E402
+from dlkit.models import mobilenet_v2, resnet50, vgg16  # noqa: E402
 
 PAIRS = {
-    "vgg16": (vgg.vgg16, keras.applications.VGG16),
-    "resnet50": (resnet.resnet50, keras.applications.ResNet50),
-    "mobilenet_v2": (mobilenet.mobilenet_v2, keras.applications.MobileNetV2),
+    "vgg16": (vgg16, keras.applications.VGG16),
+    "resnet50": (resnet50, keras.applications.ResNet50),
+    "mobilenet_v2": (mobilenet_v2, keras.applications.MobileNetV2),
 }
 
 

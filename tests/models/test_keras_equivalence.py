@@ -13,13 +13,14 @@ import keras
 import numpy as np
 import pytest
 
-from dlkit.models import mobilenet, resnet, vgg
+from dlkit.models import resnet, vgg
+from dlkit.models.mobilenet import mobilenet, mobilenet_v2
 
 CASES = [
     ("vgg16", keras.applications.VGG16, vgg.vgg16, 100.0),
     ("resnet50", keras.applications.ResNet50, resnet.resnet50, 1.0),
-    ("mobilenet_v2", keras.applications.MobileNetV2, mobilenet.mobilenet_v2, 1.0),
-    ("mobilenet", keras.applications.MobileNet, mobilenet.mobilenet, 1.0),
+    ("mobilenet_v2", keras.applications.MobileNetV2, mobilenet_v2, 1.0),
+    ("mobilenet", keras.applications.MobileNet, mobilenet, 1.0),
 ]
 
 

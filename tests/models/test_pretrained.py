@@ -13,7 +13,9 @@ import pytest
 from keras.src.utils import file_utils
 
 from dlkit.errors import WeightsError
-from dlkit.models import alexnet, inception, mobilenet, pretrained, resnet, vgg
+from dlkit.models import inception, pretrained, resnet, vgg
+from dlkit.models.alexnet import alexnet_tiny
+from dlkit.models.mobilenet import mobilenet, mobilenet_v2
 
 
 class _Stop(Exception):
@@ -52,8 +54,8 @@ def _keras_file_name(monkeypatch, application, **kwargs):
 CASES = [
     ("VGG16", vgg.vgg16, dict(include_top=False, input_shape=(32, 32, 3))),
     ("ResNet50", resnet.resnet50, dict(include_top=False, input_shape=(32, 32, 3))),
-    ("MobileNet", mobilenet.mobilenet, dict(include_top=True, input_shape=(128, 128, 3))),
-    ("MobileNetV2", mobilenet.mobilenet_v2, dict(include_top=False, input_shape=(96, 96, 3))),
+    ("MobileNet", mobilenet, dict(include_top=True, input_shape=(128, 128, 3))),
+    ("MobileNetV2", mobilenet_v2, dict(include_top=False, input_shape=(96, 96, 3))),
 ]
 
 
@@ -104,11 +106,11 @@ def test_offline_imagenet_fails_fast_with_a_clear_error(monkeypatch, offline):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda: mobilenet.mobilenet_v2(weights="imagenet", num_classes=10, input_shape=(96, 96, 3)),
-        lambda: mobilenet.mobilenet_v2(weights="imagenet", include_top=False, input_shape=(96, 96, 1)),
+        lambda: mobilenet_v2(weights="imagenet", num_classes=10, input_shape=(96, 96, 3)),
+        lambda: mobilenet_v2(weights="imagenet", include_top=False, input_shape=(96, 96, 1)),
         lambda: vgg.vgg_tiny(weights="imagenet"),
-        lambda: mobilenet.mobilenet(weights="imagenet", alpha=0.3),
-        lambda: alexnet.alexnet_tiny(weights="imagenet"),
+        lambda: mobilenet(weights="imagenet", alpha=0.3),
+        lambda: alexnet_tiny(weights="imagenet"),
         lambda: inception.googlenet_tiny(weights="imagenet"),
     ],
     ids=["num_classes", "one_channel", "width", "alpha", "alexnet", "googlenet"],
