@@ -55,6 +55,9 @@ class LocalResponseNormalization(keras.layers.Layer):
         self.beta = float(beta)
 
     def call(self, inputs):
+        # Squares of float16 activations overflow past 256: normalize in float32, return the input dtype.
+        dtype = inputs.dtype
+        inputs = keras.ops.cast(inputs, "float32")
         squared = keras.ops.square(inputs)
         channels = keras.ops.shape(inputs)[-1]
         radius = self.depth_radius
@@ -63,7 +66,8 @@ class LocalResponseNormalization(keras.layers.Layer):
         window_sum = padded[..., 0:channels]
         for offset in range(1, 2 * radius + 1):
             window_sum = window_sum + padded[..., offset : offset + channels]
-        return inputs / keras.ops.power(self.bias + self.alpha * window_sum, self.beta)
+        outputs = inputs / keras.ops.power(self.bias + self.alpha * window_sum, self.beta)
+        return keras.ops.cast(outputs, dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape

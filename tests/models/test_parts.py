@@ -29,3 +29,12 @@ def test_width_scaling():
     assert scale_width(3, 0.01) == 1
     with pytest.raises(ConfigError, match="Received: width_multiplier=-1"):
         check_width_multiplier(-1)
+
+
+def test_local_response_normalization_is_finite_under_mixed_precision():
+    layer = LocalResponseNormalization(dtype="mixed_float16")
+    values = np.full((1, 2, 2, 5), 1000.0, "float32")  # 1000² overflows float16
+    outputs = keras.ops.convert_to_numpy(layer(values))
+    assert outputs.dtype == np.float16
+    expected = tf.nn.local_response_normalization(values, 2, 2.0, 1e-4, 0.75).numpy()
+    np.testing.assert_allclose(outputs.astype("float32"), expected, rtol=1e-2)

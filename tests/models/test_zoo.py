@@ -96,3 +96,14 @@ def test_bad_arguments_raise_config_error(name, overrides, fragment):
     with pytest.raises(ConfigError, match=fragment) as error:
         build(name, **overrides)
     assert "Received" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "name, overrides",
+    [("mobilenet_tiny", {}), ("googlenet_tiny", {"aux_heads": True}), ("alexnet_tiny", {"normalization": "lrn"})],
+)
+def test_outputs_stay_float32_under_mixed_precision(name, overrides):
+    keras.config.set_dtype_policy("mixed_float16")  # conftest restores float32 after the test
+    model = build(name, **overrides)
+    assert [tensor.dtype for tensor in model.outputs] == ["float32"] * len(model.outputs)
+    assert model.get_layer("predictions").dtype_policy.compute_dtype == "float32"
