@@ -40,14 +40,14 @@ GOOGLENET_MODULES = {
 }
 
 
-def _convolution(x, filters, kernel_size, name, strides=1, batch_norm=False):
+def _convolution(x, filters, kernel_size, name, strides=1, batch_norm=False, batch_norm_momentum=0.99):
     """Conv + ReLU, or Conv + batch norm + ReLU (bias dropped: batch norm has its own shift)."""
     if not batch_norm:
         return keras.layers.Conv2D(
             filters, kernel_size, strides=strides, padding="same", activation="relu", name=name
         )(x)
     x = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False, name=name)(x)
-    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(x)
     return keras.layers.Activation("relu", name=f"{name}_relu")(x)
 
 
@@ -94,6 +94,7 @@ def inception_module(
     filters_5x5_reduce=None,
     filters_pool_projection=None,
     batch_norm=False,
+    batch_norm_momentum=0.99,
     name="inception",
 ):
     """An Inception module: 1×1, 3×3 and 5×5 convolutions and a 3×3 max pool side by side, concatenated.
@@ -112,6 +113,7 @@ def inception_module(
         filters_5x5_reduce: channels of the 1×1 before the 5×5 (reduction version).
         filters_pool_projection: channels of the 1×1 after the pool (reduction version).
         batch_norm: batch normalization in every convolution.
+        batch_norm_momentum: momentum of the moving statistics.
         name: prefix of the layer names (``{name}_1x1`` ... ``{name}_concat``).
 
     Returns:
@@ -129,14 +131,18 @@ def inception_module(
             f"or none (the naive module). Received: {reductions}"
         )
     naive = filters_3x3_reduce is None
-    branch_1x1 = _convolution(x, filters_1x1, 1, f"{name}_1x1", batch_norm=batch_norm)
-    branch_3x3 = x if naive else _convolution(x, filters_3x3_reduce, 1, f"{name}_3x3_reduce", batch_norm=batch_norm)
-    branch_3x3 = _convolution(branch_3x3, filters_3x3, 3, f"{name}_3x3", batch_norm=batch_norm)
-    branch_5x5 = x if naive else _convolution(x, filters_5x5_reduce, 1, f"{name}_5x5_reduce", batch_norm=batch_norm)
-    branch_5x5 = _convolution(branch_5x5, filters_5x5, 5, f"{name}_5x5", batch_norm=batch_norm)
+
+    def convolution(tensor, filters, kernel_size, suffix):
+        return _convolution(tensor, filters, kernel_size, f"{name}_{suffix}", 1, batch_norm, batch_norm_momentum)
+
+    branch_1x1 = convolution(x, filters_1x1, 1, "1x1")
+    branch_3x3 = x if naive else convolution(x, filters_3x3_reduce, 1, "3x3_reduce")
+    branch_3x3 = convolution(branch_3x3, filters_3x3, 3, "3x3")
+    branch_5x5 = x if naive else convolution(x, filters_5x5_reduce, 1, "5x5_reduce")
+    branch_5x5 = convolution(branch_5x5, filters_5x5, 5, "5x5")
     branch_pool = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool")(x)
     if not naive:
-        branch_pool = _convolution(branch_pool, filters_pool_projection, 1, f"{name}_pool_proj", batch_norm=batch_norm)
+        branch_pool = convolution(branch_pool, filters_pool_projection, 1, "pool_proj")
     return keras.layers.Concatenate(name=f"{name}_concat")([branch_1x1, branch_3x3, branch_5x5, branch_pool])
 
 
@@ -167,6 +173,7 @@ def googlenet(
     normalization="lrn",
     dropout=0.4,
     aux_dropout=0.7,
+    batch_norm_momentum=0.99,
 ):
     """GoogLeNet, the Inception v1 network of Szegedy et al. (2015, Table 1).
 
@@ -193,6 +200,7 @@ def googlenet(
             Inception v2 and most re-implementations) or ``None``.
         dropout: dropout before the main classifier.
         aux_dropout: dropout in the auxiliary heads.
+        batch_norm_momentum: momentum of the moving statistics (``"batchnorm"``).
 
     Returns:
         A ``keras.Model``: 6,998,552 parameters at 224×224×3 with 1000 classes
@@ -222,11 +230,11 @@ def googlenet(
         return LocalResponseNormalization(depth_radius=2, bias=1.0, alpha=1e-4, beta=0.75, name=layer_name)(tensor)
 
     inputs = keras.Input(shape=input_shape, name="input")
-    x = _convolution(inputs, width(64), 7, "conv1_7x7", strides=2, batch_norm=batch_norm)
+    x = _convolution(inputs, width(64), 7, "conv1_7x7", 2, batch_norm, batch_norm_momentum)
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     x = local_response_normalization(x, "norm1")
-    x = _convolution(x, width(64), 1, "conv2_3x3_reduce", batch_norm=batch_norm)
-    x = _convolution(x, width(192), 3, "conv2_3x3", batch_norm=batch_norm)
+    x = _convolution(x, width(64), 1, "conv2_3x3_reduce", 1, batch_norm, batch_norm_momentum)
+    x = _convolution(x, width(192), 3, "conv2_3x3", 1, batch_norm, batch_norm_momentum)
     x = local_response_normalization(x, "norm2")
     x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)
 
@@ -238,7 +246,7 @@ def googlenet(
         x = inception_module(
             x, one, three, five,
             filters_3x3_reduce=reduce3, filters_5x5_reduce=reduce5, filters_pool_projection=projection,
-            batch_norm=batch_norm, name=f"inception_{module}",
+            batch_norm=batch_norm, batch_norm_momentum=batch_norm_momentum, name=f"inception_{module}",
         )
         if aux_heads and module in ("4a", "4d"):
             auxiliary.append(
@@ -314,16 +322,17 @@ def drop_aux_heads(model):
 @register()
 def googlenet_tiny(input_shape=(32, 32, 3), num_classes=10, include_top=True, weights=None, pooling=None,
                    classifier_activation="softmax", name="googlenet_tiny", aux_heads=False, width_multiplier=0.25,
-                   normalization="batchnorm", dropout=0.2, aux_dropout=0.3):
+                   normalization="batchnorm", dropout=0.2, aux_dropout=0.3, batch_norm_momentum=0.9):
     """A CPU-size GoogLeNet for quick runs (not in the paper): quarter width, batch norm, 32×32 inputs.
 
     Args:
         input_shape, num_classes, include_top, weights, pooling, classifier_activation, name, aux_heads,
-        width_multiplier, normalization, dropout, aux_dropout: as in :func:`googlenet`.
+        width_multiplier, normalization, dropout, aux_dropout, batch_norm_momentum: as in :func:`googlenet`
+        (momentum 0.9 here: a few hundred steps from scratch leave 0.99's moving statistics behind).
 
     Returns:
         A ``keras.Model``.
     """
     return googlenet(input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                      aux_heads=aux_heads, width_multiplier=width_multiplier, normalization=normalization,
-                     dropout=dropout, aux_dropout=aux_dropout)
+                     dropout=dropout, aux_dropout=aux_dropout, batch_norm_momentum=batch_norm_momentum)

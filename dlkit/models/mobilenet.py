@@ -48,7 +48,9 @@ def make_divisible(value, divisor=8, min_value=None):
     return rounded
 
 
-def depthwise_separable_block(x, pointwise_filters, alpha=1.0, depth_multiplier=1, strides=1, block_id=1):
+def depthwise_separable_block(
+    x, pointwise_filters, alpha=1.0, depth_multiplier=1, strides=1, block_id=1, batch_norm_momentum=0.99
+):
     """A depthwise 3×3 convolution and a pointwise 1×1 convolution, each with batch norm and ReLU6.
 
     Factorizes a standard 3×3 convolution: the depthwise step filters each
@@ -62,6 +64,7 @@ def depthwise_separable_block(x, pointwise_filters, alpha=1.0, depth_multiplier=
             paper's resolution multiplier is the input size instead).
         strides: 1, or 2 to halve height and width.
         block_id: number used in layer names (``conv_dw_{id}``, ``conv_pw_{id}``).
+        batch_norm_momentum: momentum of the moving statistics.
 
     Returns:
         The block's output feature maps.
@@ -80,10 +83,10 @@ def depthwise_separable_block(x, pointwise_filters, alpha=1.0, depth_multiplier=
         use_bias=False,
         name=f"conv_dw_{block_id}",
     )(y)
-    y = keras.layers.BatchNormalization(name=f"conv_dw_{block_id}_bn")(y)
+    y = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"conv_dw_{block_id}_bn")(y)
     y = keras.layers.ReLU(6.0, name=f"conv_dw_{block_id}_relu")(y)
     y = keras.layers.Conv2D(filters, 1, padding="same", use_bias=False, name=f"conv_pw_{block_id}")(y)
-    y = keras.layers.BatchNormalization(name=f"conv_pw_{block_id}_bn")(y)
+    y = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"conv_pw_{block_id}_bn")(y)
     return keras.layers.ReLU(6.0, name=f"conv_pw_{block_id}_relu")(y)
 
 
@@ -118,6 +121,7 @@ def mobilenet(
     depth_multiplier=1,
     dropout=1e-3,
     width_multiplier=None,
+    batch_norm_momentum=0.99,
 ):
     """MobileNet v1 (Howard et al., 2017), identical to ``keras.applications.MobileNet``.
 
@@ -138,6 +142,8 @@ def mobilenet(
         depth_multiplier: depthwise channels per input channel.
         dropout: dropout rate before the classifier.
         width_multiplier: alias of ``alpha``.
+        batch_norm_momentum: momentum of the moving statistics (Keras's 0.99;
+            lower it for short runs from scratch, where the statistics lag).
 
     Returns:
         A ``keras.Model``: 4,253,864 parameters at alpha 1.0, 224×224×3, 1000 classes.
@@ -159,10 +165,10 @@ def mobilenet(
 
     inputs = keras.Input(shape=input_shape, name="input")
     x = keras.layers.Conv2D(int(32 * alpha), 3, strides=2, padding="same", use_bias=False, name="conv1")(inputs)
-    x = keras.layers.BatchNormalization(name="conv1_bn")(x)
+    x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name="conv1_bn")(x)
     x = keras.layers.ReLU(6.0, name="conv1_relu")(x)
     for block_id, (filters, strides) in enumerate(MOBILENET_BLOCKS, start=1):
-        x = depthwise_separable_block(x, filters, alpha, depth_multiplier, strides, block_id)
+        x = depthwise_separable_block(x, filters, alpha, depth_multiplier, strides, block_id, batch_norm_momentum)
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(keepdims=True, name="global_average_pooling")(x)
         x = keras.layers.Dropout(dropout, name="dropout")(x)
@@ -176,7 +182,7 @@ def mobilenet(
     return weights_module.load_into(model, weights, named=named_weights)
 
 
-def inverted_residual_block(x, expansion, filters, strides, alpha=1.0, block_id=0):
+def inverted_residual_block(x, expansion, filters, strides, alpha=1.0, block_id=0, batch_norm_momentum=0.999):
     """MobileNetV2's inverted residual: expand (1×1), filter (depthwise 3×3), project (linear 1×1).
 
     The bottleneck is thin at both ends and wide inside; the projection has
@@ -191,6 +197,7 @@ def inverted_residual_block(x, expansion, filters, strides, alpha=1.0, block_id=
         alpha: width multiplier.
         block_id: number used in layer names (``block_{id}_expand`` ...);
             block 0 has no expansion and is named ``expanded_conv_...``.
+        batch_norm_momentum: momentum of the moving statistics.
 
     Returns:
         The block's output feature maps.
@@ -201,17 +208,17 @@ def inverted_residual_block(x, expansion, filters, strides, alpha=1.0, block_id=
     y = x
     if block_id:
         y = keras.layers.Conv2D(expansion * in_channels, 1, padding="same", use_bias=False, name=f"{prefix}expand")(y)
-        y = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name=f"{prefix}expand_BN")(y)
+        y = keras.layers.BatchNormalization(epsilon=1e-3, momentum=batch_norm_momentum, name=f"{prefix}expand_BN")(y)
         y = keras.layers.ReLU(6.0, name=f"{prefix}expand_relu")(y)
     if strides == 2:
         y = keras.layers.ZeroPadding2D(_correct_pad(y, 3), name=f"{prefix}pad")(y)
     y = keras.layers.DepthwiseConv2D(
         3, strides=strides, use_bias=False, padding="same" if strides == 1 else "valid", name=f"{prefix}depthwise"
     )(y)
-    y = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name=f"{prefix}depthwise_BN")(y)
+    y = keras.layers.BatchNormalization(epsilon=1e-3, momentum=batch_norm_momentum, name=f"{prefix}depthwise_BN")(y)
     y = keras.layers.ReLU(6.0, name=f"{prefix}depthwise_relu")(y)
     y = keras.layers.Conv2D(out_channels, 1, padding="same", use_bias=False, name=f"{prefix}project")(y)
-    y = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name=f"{prefix}project_BN")(y)
+    y = keras.layers.BatchNormalization(epsilon=1e-3, momentum=batch_norm_momentum, name=f"{prefix}project_BN")(y)
     if in_channels == out_channels and strides == 1:
         return keras.layers.Add(name=f"{prefix}add")([x, y])
     return y
@@ -236,6 +243,7 @@ def mobilenet_v2(
     name="mobilenet_v2",
     alpha=1.0,
     width_multiplier=None,
+    batch_norm_momentum=0.999,
 ):
     """MobileNetV2 (Sandler et al., 2018), identical to ``keras.applications.MobileNetV2``.
 
@@ -254,6 +262,8 @@ def mobilenet_v2(
         name: model name.
         alpha: the width multiplier.
         width_multiplier: alias of ``alpha``.
+        batch_norm_momentum: momentum of the moving statistics (Keras's 0.999;
+            lower it for short runs from scratch, where the statistics lag).
 
     Returns:
         A ``keras.Model``: 3,538,984 parameters at alpha 1.0, 224×224×3, 1000 classes.
@@ -274,17 +284,17 @@ def mobilenet_v2(
     x = keras.layers.Conv2D(
         make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False, name="Conv1"
     )(inputs)
-    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="bn_Conv1")(x)
+    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=batch_norm_momentum, name="bn_Conv1")(x)
     x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
     block_id = 0
     for expansion, filters, repeats, first_strides in MOBILENET_V2_STAGES:
         for repeat in range(repeats):
             strides = first_strides if repeat == 0 else 1
-            x = inverted_residual_block(x, expansion, filters, strides, alpha, block_id)
+            x = inverted_residual_block(x, expansion, filters, strides, alpha, block_id, batch_norm_momentum)
             block_id += 1
     last_filters = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
     x = keras.layers.Conv2D(last_filters, 1, use_bias=False, name="Conv_1")(x)
-    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name="Conv_1_bn")(x)
+    x = keras.layers.BatchNormalization(epsilon=1e-3, momentum=batch_norm_momentum, name="Conv_1_bn")(x)
     x = keras.layers.ReLU(6.0, name="out_relu")(x)
     if include_top:
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
@@ -298,33 +308,35 @@ def mobilenet_v2(
 @register()
 def mobilenet_tiny(input_shape=(32, 32, 3), num_classes=10, include_top=True, weights=None, pooling=None,
                    classifier_activation="softmax", name="mobilenet_tiny", alpha=0.25, depth_multiplier=1,
-                   width_multiplier=None):
+                   width_multiplier=None, batch_norm_momentum=0.9):
     """A CPU-size MobileNet v1 for quick runs: alpha 0.25 (the paper's smallest width) at 32×32.
 
     Args:
         input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-        alpha, depth_multiplier, width_multiplier: as in :func:`mobilenet`.
+        alpha, depth_multiplier, width_multiplier, batch_norm_momentum: as in :func:`mobilenet` (momentum
+        0.9 here: a few hundred steps from scratch leave 0.99's moving statistics behind the weights).
 
     Returns:
         A ``keras.Model``.
     """
     return mobilenet(input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                      alpha=alpha if width_multiplier is None else width_multiplier,
-                     depth_multiplier=depth_multiplier)
+                     depth_multiplier=depth_multiplier, batch_norm_momentum=batch_norm_momentum)
 
 
 @register()
 def mobilenet_v2_tiny(input_shape=(32, 32, 3), num_classes=10, include_top=True, weights=None, pooling=None,
                       classifier_activation="softmax", name="mobilenet_v2_tiny", alpha=0.35,
-                      width_multiplier=None):
+                      width_multiplier=None, batch_norm_momentum=0.9):
     """A CPU-size MobileNetV2 for quick runs: alpha 0.35 (the paper's smallest width) at 32×32.
 
     Args:
         input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-        alpha, width_multiplier: as in :func:`mobilenet_v2`.
+        alpha, width_multiplier, batch_norm_momentum: as in :func:`mobilenet_v2` (momentum 0.9 here).
 
     Returns:
         A ``keras.Model``.
     """
     return mobilenet_v2(input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-                        alpha=alpha if width_multiplier is None else width_multiplier)
+                        alpha=alpha if width_multiplier is None else width_multiplier,
+                        batch_norm_momentum=batch_norm_momentum)

@@ -29,7 +29,7 @@ IMAGENET_FILES = {
 }
 
 
-def vgg_block(x, filters, convolutions, block, batch_norm=False):
+def vgg_block(x, filters, convolutions, block, batch_norm=False, batch_norm_momentum=0.99):
     """``convolutions`` 3×3 same-padded ReLU convolutions then a 2×2 max pool.
 
     Args:
@@ -39,6 +39,7 @@ def vgg_block(x, filters, convolutions, block, batch_norm=False):
         block: the block number used in layer names (``block{block}_conv{i}``).
         batch_norm: insert batch normalization before each ReLU (the later
             "VGG-BN" variant; not in the paper).
+        batch_norm_momentum: momentum of the moving statistics.
 
     Returns:
         The pooled feature maps, half the height and width.
@@ -47,7 +48,7 @@ def vgg_block(x, filters, convolutions, block, batch_norm=False):
         layer_name = f"block{block}_conv{index}"
         if batch_norm:
             x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=layer_name)(x)
-            x = keras.layers.BatchNormalization(name=f"{layer_name}_bn")(x)
+            x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{layer_name}_bn")(x)
             x = keras.layers.Activation("relu", name=f"{layer_name}_relu")(x)
         else:
             x = keras.layers.Conv2D(filters, 3, padding="same", activation="relu", name=layer_name)(x)
@@ -67,6 +68,7 @@ def vgg(
     width_multiplier=1.0,
     batch_norm=False,
     dropout=0.0,
+    batch_norm_momentum=0.99,
     named_weights=None,
 ):
     """Builds a VGG network from its block configuration (the generic builder).
@@ -89,6 +91,7 @@ def vgg(
         batch_norm: batch normalization after every convolution.
         dropout: dropout rate after ``fc1`` and ``fc2`` (the paper trains with
             0.5; ``keras.applications`` has none, so the default is 0).
+        batch_norm_momentum: momentum of the batch norm moving statistics.
         named_weights: ``{name: loader(model)}`` for named weights.
 
     Returns:
@@ -101,7 +104,7 @@ def vgg(
     inputs = keras.Input(shape=input_shape, name="input")
     x = inputs
     for block, (filters, convolutions) in enumerate(blocks, start=1):
-        x = vgg_block(x, scale_width(filters, width_multiplier), convolutions, block, batch_norm)
+        x = vgg_block(x, scale_width(filters, width_multiplier), convolutions, block, batch_norm, batch_norm_momentum)
     if include_top:
         units = scale_width(dense_units, width_multiplier)
         x = keras.layers.Flatten(name="flatten")(x)
@@ -119,7 +122,7 @@ def vgg(
 
 
 def _named(configuration, input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-           width_multiplier, batch_norm, dropout):
+           width_multiplier, batch_norm, dropout, batch_norm_momentum=0.99):
     named_weights = None
     if configuration in IMAGENET_FILES and weights == "imagenet":
         if width_multiplier != 1.0 or batch_norm:
@@ -148,6 +151,7 @@ def _named(configuration, input_shape, num_classes, include_top, weights, poolin
         width_multiplier=width_multiplier,
         batch_norm=batch_norm,
         dropout=dropout,
+        batch_norm_momentum=batch_norm_momentum,
         named_weights=named_weights,
     )
 
@@ -250,15 +254,17 @@ def vgg19(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weights
 
 @register()
 def vgg_tiny(input_shape=(32, 32, 3), num_classes=10, include_top=True, weights=None, pooling=None,
-             classifier_activation="softmax", name="vgg_tiny", width_multiplier=1 / 16, batch_norm=True, dropout=0.0):
+             classifier_activation="softmax", name="vgg_tiny", width_multiplier=1 / 16, batch_norm=True, dropout=0.0,
+             batch_norm_momentum=0.9):
     """A CPU-size VGG16 for quick runs (not in the paper): VGG16's layout at 1/16 width, with batch norm.
 
     Args:
         input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-        width_multiplier, batch_norm, dropout: as in :func:`vgg16`.
+        width_multiplier, batch_norm, dropout, batch_norm_momentum: as in :func:`vgg` (momentum 0.9
+        here: a few hundred steps from scratch leave 0.99's moving statistics behind the weights).
 
     Returns:
         A ``keras.Model``.
     """
     return _named("vgg16", input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
-                  width_multiplier, batch_norm, dropout)
+                  width_multiplier, batch_norm, dropout, batch_norm_momentum)
