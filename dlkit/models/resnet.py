@@ -228,12 +228,16 @@ def _named(architecture, input_shape, num_classes, include_top, weights, pooling
     )
 
 
-_ARGS_DOC = """
+@register()
+def resnet18(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weights=None, pooling=None,
+             classifier_activation="softmax", name="resnet18", width_multiplier=1.0, use_bias=False):
+    """ResNet18 (He et al., 2016, Table 1): basic blocks [2, 2, 2, 2].
+
     Args:
         input_shape: ``(height, width, channels)``, height and width >= 32.
         num_classes: classes of the top.
         include_top: build ``avg_pool`` + ``predictions``.
-        weights: ``None`` or a weights file{imagenet}.
+        weights: ``None`` or a weights file.
         pooling: ``None``, ``"avg"`` or ``"max"`` when ``include_top=False``.
         classifier_activation: activation of ``predictions``.
         name: model name.
@@ -241,14 +245,9 @@ _ARGS_DOC = """
         use_bias: biases in the convolutions (see :func:`resnet`).
 
     Returns:
-        A ``keras.Model``: {count}
-"""
-_IMAGENET = '; ``"imagenet"`` loads Keras\'s ImageNet weights'
-
-
-@register()
-def resnet18(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weights=None, pooling=None,
-             classifier_activation="softmax", name="resnet18", width_multiplier=1.0, use_bias=False):
+        A ``keras.Model``: 11,699,112 parameters at 224×224×3 with 1000 classes, of which
+        11,689,512 trainable (torchvision's resnet18 count).
+    """
     return _named("resnet18", input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                   width_multiplier, use_bias)
 
@@ -256,6 +255,23 @@ def resnet18(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weig
 @register()
 def resnet34(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weights=None, pooling=None,
              classifier_activation="softmax", name="resnet34", width_multiplier=1.0, use_bias=False):
+    """ResNet34 (He et al., 2016, Table 1): basic blocks [3, 4, 6, 3].
+
+    Args:
+        input_shape: ``(height, width, channels)``, height and width >= 32.
+        num_classes: classes of the top.
+        include_top: build ``avg_pool`` + ``predictions``.
+        weights: ``None`` or a weights file.
+        pooling: ``None``, ``"avg"`` or ``"max"`` when ``include_top=False``.
+        classifier_activation: activation of ``predictions``.
+        name: model name.
+        width_multiplier: scales all channel counts (see :func:`resnet`).
+        use_bias: biases in the convolutions (see :func:`resnet`).
+
+    Returns:
+        A ``keras.Model``: 21,814,696 parameters at 224×224×3 with 1000 classes, of which
+        21,797,672 trainable (torchvision's resnet34 count).
+    """
     return _named("resnet34", input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                   width_multiplier, use_bias)
 
@@ -263,6 +279,23 @@ def resnet34(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weig
 @register()
 def resnet50(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weights=None, pooling=None,
              classifier_activation="softmax", name="resnet50", width_multiplier=1.0, use_bias=True):
+    """ResNet50 (He et al., 2016, Table 1): bottleneck blocks [3, 4, 6, 3], identical to
+    ``keras.applications.ResNet50``.
+
+    Args:
+        input_shape: ``(height, width, channels)``, height and width >= 32.
+        num_classes: classes of the top.
+        include_top: build ``avg_pool`` + ``predictions``.
+        weights: ``None`` or a weights file; ``"imagenet"`` loads Keras's ImageNet weights.
+        pooling: ``None``, ``"avg"`` or ``"max"`` when ``include_top=False``.
+        classifier_activation: activation of ``predictions``.
+        name: model name.
+        width_multiplier: scales all channel counts (see :func:`resnet`).
+        use_bias: biases in the convolutions (see :func:`resnet`).
+
+    Returns:
+        A ``keras.Model``: 25,636,712 parameters at 224×224×3 with 1000 classes.
+    """
     return _named("resnet50", input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                   width_multiplier, use_bias)
 
@@ -270,6 +303,23 @@ def resnet50(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weig
 @register()
 def resnet101(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weights=None, pooling=None,
               classifier_activation="softmax", name="resnet101", width_multiplier=1.0, use_bias=True):
+    """ResNet101 (He et al., 2016, Table 1): bottleneck blocks [3, 4, 23, 3], identical to
+    ``keras.applications.ResNet101``.
+
+    Args:
+        input_shape: ``(height, width, channels)``, height and width >= 32.
+        num_classes: classes of the top.
+        include_top: build ``avg_pool`` + ``predictions``.
+        weights: ``None`` or a weights file; ``"imagenet"`` loads Keras's ImageNet weights.
+        pooling: ``None``, ``"avg"`` or ``"max"`` when ``include_top=False``.
+        classifier_activation: activation of ``predictions``.
+        name: model name.
+        width_multiplier: scales all channel counts (see :func:`resnet`).
+        use_bias: biases in the convolutions (see :func:`resnet`).
+
+    Returns:
+        A ``keras.Model``: 44,707,176 parameters at 224×224×3 with 1000 classes.
+    """
     return _named("resnet101", input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                   width_multiplier, use_bias)
 
@@ -277,6 +327,23 @@ def resnet101(input_shape=(224, 224, 3), num_classes=1000, include_top=True, wei
 @register()
 def resnet152(input_shape=(224, 224, 3), num_classes=1000, include_top=True, weights=None, pooling=None,
               classifier_activation="softmax", name="resnet152", width_multiplier=1.0, use_bias=True):
+    """ResNet152 (He et al., 2016, Table 1): bottleneck blocks [3, 8, 36, 3], identical to
+    ``keras.applications.ResNet152``.
+
+    Args:
+        input_shape: ``(height, width, channels)``, height and width >= 32.
+        num_classes: classes of the top.
+        include_top: build ``avg_pool`` + ``predictions``.
+        weights: ``None`` or a weights file; ``"imagenet"`` loads Keras's ImageNet weights.
+        pooling: ``None``, ``"avg"`` or ``"max"`` when ``include_top=False``.
+        classifier_activation: activation of ``predictions``.
+        name: model name.
+        width_multiplier: scales all channel counts (see :func:`resnet`).
+        use_bias: biases in the convolutions (see :func:`resnet`).
+
+    Returns:
+        A ``keras.Model``: 60,419,944 parameters at 224×224×3 with 1000 classes.
+    """
     return _named("resnet152", input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                   width_multiplier, use_bias)
 
@@ -295,30 +362,3 @@ def resnet_tiny(input_shape=(32, 32, 3), num_classes=10, include_top=True, weigh
     """
     return _named("resnet18", input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
                   width_multiplier, use_bias)
-
-
-resnet18.__doc__ = (
-    "ResNet18 (He et al., 2016, Table 1): basic blocks [2, 2, 2, 2].\n"
-    + _ARGS_DOC.format(imagenet="", count="11,699,112 parameters at 224×224×3 with 1000 classes, of which "
-                       "11,689,512 trainable (torchvision's resnet18 count).")
-)
-resnet34.__doc__ = (
-    "ResNet34 (He et al., 2016, Table 1): basic blocks [3, 4, 6, 3].\n"
-    + _ARGS_DOC.format(imagenet="", count="21,814,696 parameters at 224×224×3 with 1000 classes, of which "
-                       "21,797,672 trainable (torchvision's resnet34 count).")
-)
-resnet50.__doc__ = (
-    "ResNet50 (He et al., 2016, Table 1): bottleneck blocks [3, 4, 6, 3], identical to "
-    "``keras.applications.ResNet50``.\n"
-    + _ARGS_DOC.format(imagenet=_IMAGENET, count="25,636,712 parameters at 224×224×3 with 1000 classes.")
-)
-resnet101.__doc__ = (
-    "ResNet101 (He et al., 2016, Table 1): bottleneck blocks [3, 4, 23, 3], identical to "
-    "``keras.applications.ResNet101``.\n"
-    + _ARGS_DOC.format(imagenet=_IMAGENET, count="44,707,176 parameters at 224×224×3 with 1000 classes.")
-)
-resnet152.__doc__ = (
-    "ResNet152 (He et al., 2016, Table 1): bottleneck blocks [3, 8, 36, 3], identical to "
-    "``keras.applications.ResNet152``.\n"
-    + _ARGS_DOC.format(imagenet=_IMAGENET, count="60,419,944 parameters at 224×224×3 with 1000 classes.")
-)
