@@ -1,0 +1,40 @@
+"""The zoo's shared pieces: local response normalization and width scaling."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dlkit.errors import ConfigError
+from dlkit.models.parts import LocalResponseNormalization, check_width_multiplier, scale_width
+
+
+@pytest.mark.parametrize("depth_radius, bias, alpha, beta", [(2, 2.0, 1e-4, 0.75), (1, 1.0, 0.5, 0.5), (0, 1.0, 1.0, 1.0)])
+def test_local_response_normalization_equals_tensorflow(depth_radius, bias, alpha, beta):
+    values = np.random.default_rng(0).normal(0, 3, (2, 5, 5, 7)).astype("float32")
+    layer = LocalResponseNormalization(depth_radius, bias, alpha, beta)
+    expected = tf.nn.local_response_normalization(values, depth_radius, bias, alpha, beta).numpy()
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(values)), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_local_response_normalization_config_round_trip():
+    layer = LocalResponseNormalization(3, 1.5, 2e-4, 0.5, name="norm")
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(clone, LocalResponseNormalization)
+    assert clone.get_config() == layer.get_config()
+
+
+def test_width_scaling():
+    assert [scale_width(channels, 1 / 16) for channels in (64, 128, 4096)] == [4, 8, 256]
+    assert scale_width(3, 0.01) == 1
+    with pytest.raises(ConfigError, match="Received: width_multiplier=-1"):
+        check_width_multiplier(-1)
+
+
+def test_local_response_normalization_is_finite_under_mixed_precision():
+    layer = LocalResponseNormalization(dtype="mixed_float16")
+    values = np.full((1, 2, 2, 5), 1000.0, "float32")  # 1000² overflows float16
+    outputs = keras.ops.convert_to_numpy(layer(values))
+    assert outputs.dtype == np.float16
+    expected = tf.nn.local_response_normalization(values, 2, 2.0, 1e-4, 0.75).numpy()
+    np.testing.assert_allclose(outputs.astype("float32"), expected, rtol=1e-2)
