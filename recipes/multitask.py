@@ -31,7 +31,7 @@ from dlkit import cli
 
 TASKS = ("multilabel", "localization")
 # Shapes from a fifth to half of the image side: big enough to tell apart at 32 x 32.
-SIZE_RANGE = (0.2, 0.5)
+SIZE_RANGE = (0.25, 0.5)
 
 
 def parse_args(argv=None):
@@ -44,7 +44,7 @@ def parse_args(argv=None):
     parser.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: 32 quick, 64)")
     parser.add_argument("--train-images", type=int, default=None, help="training images (default: 6000 quick, 30000)")
     parser.add_argument("--background", choices=("noise", "plain"), default="noise", help="scene background")
-    parser.add_argument("--learning-rate", type=float, default=3e-3, help="initial rate of the cosine schedule")
+    parser.add_argument("--learning-rate", type=float, default=5e-3, help="initial rate of the cosine schedule")
     parser.add_argument("--no-single-task", action="store_true", help="skip the single-task comparison")
     return parser.parse_args(argv)
 

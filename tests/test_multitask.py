@@ -258,3 +258,11 @@ def test_bad_specs_raise_config_errors():
         multitask.build_multitask(_trunk(), {})
     with pytest.raises(ConfigError, match="Received: units=2.5"):
         multitask.multilabel_head(2.5)
+
+
+def test_heads_stay_float32_under_mixed_precision():
+    keras.config.set_dtype_policy("mixed_float16")  # conftest restores float32 afterwards
+    spec = multitask.build_multitask(_trunk(), ALL_KINDS)
+    assert {name: tensor.dtype for name, tensor in zip(spec.model.output_names, spec.model.outputs)} == {
+        name: "float32" for name in ALL_KINDS
+    }
