@@ -22,6 +22,7 @@ from dlkit.errors import ConfigError, DatasetError
 #: ``loader(split, **options) -> (dataset, DatasetInfo)``, imported lazily.
 BUILTINS = {
     "digits": "dlkit.data.builtin:load_digits",
+    "shapes": "dlkit.data.shapes:load",
 }
 
 SPLITS = ("train", "dev", "test", "all")
