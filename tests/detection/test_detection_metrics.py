@@ -1,0 +1,68 @@
+import json
+
+import numpy as np
+import pytest
+
+from dlkit.detection.metrics import average_precision, evaluate_detections, mean_average_precision
+
+TRUE = np.array([[[0.1, 0.1, 0.4, 0.4], [0.5, 0.5, 0.9, 0.9]]], np.float32)
+LABELS = np.array([[0, 0]])
+
+
+def map50(boxes, labels, scores, method="voc"):
+    return mean_average_precision(TRUE, LABELS, boxes, labels, scores, 2, 0.5, method)
+
+
+def test_toy_cases():
+    perfect = map50(TRUE, LABELS, np.array([[0.9, 0.8]]))
+    assert perfect[0] == 1.0 and np.isnan(perfect[1][1])  # class 1 has no truth: nan, left out
+    # One false positive ranked first: precision 0, 1/2, 2/3; the envelope is 2/3 at both recall steps.
+    fp = np.array([[[0.6, 0.1, 0.7, 0.2], TRUE[0, 0], TRUE[0, 1]]], np.float32)
+    assert map50(fp, np.array([[0, 0, 0]]), np.array([[0.95, 0.9, 0.8]]))[0] == pytest.approx(2 / 3)
+    # A missed object: recall stops at 1/2.
+    assert map50(TRUE[:, :1], LABELS[:, :1], np.array([[0.9]]))[0] == pytest.approx(0.5)
+    # A duplicate detection is a false positive after the true positive.
+    dup = np.array([[TRUE[0, 0], TRUE[0, 0], TRUE[0, 1]]], np.float32)
+    assert map50(dup, np.array([[0, 0, 0]]), np.array([[0.9, 0.8, 0.7]]))[0] == pytest.approx(0.5 + 0.5 * 2 / 3)
+    # No predictions at all.
+    assert map50(np.full((1, 1, 4), -1, np.float32), np.array([[-1]]), np.array([[0.0]]))[0] == 0.0
+    assert average_precision([0.5, 1.0], [1.0, 0.5], "11_point") == pytest.approx((6 * 1.0 + 5 * 0.5) / 11)
+
+
+def test_agrees_with_pycocotools():
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    rng = np.random.default_rng(0)
+    images, per_image, classes = 12, 5, 3
+    xy = rng.uniform(0, 60, (images, per_image, 2))
+    true = np.concatenate([xy, xy + rng.uniform(8, 40, (images, per_image, 2))], -1).astype(np.float32)
+    true_labels = rng.integers(0, classes, (images, per_image))
+    pred = np.concatenate([true + rng.normal(0, 4, true.shape), true[:, :3] + rng.normal(0, 12, (images, 3, 4))], 1)
+    pred[..., 2:] = np.maximum(pred[..., 2:], pred[..., :2] + 1)
+    pred_labels = np.concatenate([true_labels, rng.integers(0, classes, (images, 3))], 1)
+    pred_labels[:, 1] = (pred_labels[:, 1] + 1) % classes  # some wrong classes
+    scores = rng.uniform(0, 1, pred_labels.shape)
+    gt = {"images": [{"id": i} for i in range(images)], "categories": [{"id": c} for c in range(classes)],
+          "annotations": []}
+    for i in range(images):
+        for box, label in zip(true[i], true_labels[i]):
+            w, h = box[2] - box[0], box[3] - box[1]
+            gt["annotations"].append({"id": len(gt["annotations"]) + 1, "image_id": i, "category_id": int(label),
+                                      "bbox": [float(box[0]), float(box[1]), float(w), float(h)],
+                                      "area": float(w * h), "iscrowd": 0})
+    coco = COCO()
+    coco.dataset = json.loads(json.dumps(gt))
+    coco.createIndex()
+    detections = [{"image_id": i, "category_id": int(pred_labels[i, k]), "score": float(scores[i, k]),
+                   "bbox": [float(pred[i, k, 0]), float(pred[i, k, 1]), float(pred[i, k, 2] - pred[i, k, 0]),
+                            float(pred[i, k, 3] - pred[i, k, 1])]}
+                  for i in range(images) for k in range(pred.shape[1])]
+    evaluation = COCOeval(coco, coco.loadRes(detections), "bbox")
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    ours = evaluate_detections(true, true_labels, pred, pred_labels, scores, classes, bounding_box_format="xyxy")
+    assert ours["map50_95"] == pytest.approx(evaluation.stats[0], abs=1e-6)
+    coco50 = mean_average_precision(true, true_labels, pred, pred_labels, scores, classes, 0.5, "coco", "xyxy")[0]
+    assert coco50 == pytest.approx(evaluation.stats[1], abs=1e-6)
