@@ -351,7 +351,7 @@ def _history(model, out_path):
                 rows[int(row["epoch"])] = row  # a rerun epoch replaces its interrupted twin
         for epoch in sorted(rows):
             for key, value in rows[epoch].items():
-                if key != "epoch" and value not in ("", None):
+                if key != "epoch" and value not in ("", None, "NA"):  # CSVLogger writes NA for absent val_ keys
                     history.setdefault(key, []).append(float(value))
         history_json = {key: [v if math.isfinite(v) else None for v in values] for key, values in history.items()}
         (out_path / "history.json").write_text(json.dumps(history_json, indent=1) + "\n")
