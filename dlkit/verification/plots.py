@@ -92,7 +92,7 @@ def pairs_plot(images, first, second, distances, same, threshold, path, count=6)
         ("same, rejected", false_reject[np.argsort(-distances[false_reject])][:count]),
         ("different, accepted", false_accept[np.argsort(distances[false_accept])][:count]),
     ]
-    figure, axes = plt.subplots(2, count, figsize=(1.6 * count, 4.2), dpi=110, squeeze=False)
+    figure, axes = plt.subplots(2, count, figsize=(1.6 * count, 3.3), dpi=110, squeeze=False)
     for row, (kind, picks) in enumerate(rows):
         for column in range(count):
             axis = axes[row, column]
