@@ -61,7 +61,9 @@ def siamese_classifier(embedding_model, form="absolute", name="siamese"):
 
     Returns:
         A ``keras.Model`` with inputs ``first`` and ``second`` and one sigmoid
-        output ``same`` (float32), trained with binary cross-entropy.
+        output ``same`` (float32), trained with binary cross-entropy. The
+        logistic unit's weights are kept >= 0 on the negated differences, so a
+        larger difference can only lower P(same).
     """
     if not isinstance(embedding_model, keras.Model):
         raise ConfigError(f"embedding_model must be a keras.Model. Received: {type(embedding_model).__name__}")
@@ -69,7 +71,14 @@ def siamese_classifier(embedding_model, form="absolute", name="siamese"):
     first = keras.Input(shape=shape, name="first")
     second = keras.Input(shape=shape, name="second")
     features = PairDifference(form, name="pair_difference")(embedding_model(first), embedding_model(second))
-    same = layers.Dense(1, activation="sigmoid", name="same", dtype="float32")(features)
+    # P(same) = sigmoid(b - sum_i w_i d_i) with w_i >= 0: a learned weighted distance,
+    # as DeepFace's weighted chi-square. Unconstrained weights let the unit reward a
+    # large difference in some coordinates, which fits the training identities and
+    # fails on unseen ones (measured on held-out digits: ROC AUC < 0.5).
+    negated = layers.Rescaling(-1.0, name="negate")(features)
+    same = layers.Dense(
+        1, activation="sigmoid", kernel_constraint=keras.constraints.NonNeg(), name="same", dtype="float32"
+    )(negated)
     return keras.Model({"first": first, "second": second}, same, name=name)
 
 
