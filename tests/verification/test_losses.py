@@ -50,13 +50,27 @@ def test_each_mining_mode_equals_the_brute_force_loop(mode, distance):
     assert seen_positive_loss > CASES // 3  # the cases exercise the hinge, not only zeros
 
 
+def test_semi_hard_equals_tf_addons_own_algorithm():
+    # TF Addons' tiled-mask formulation, transcribed, on batches where every anchor has a
+    # positive pair and a negative (the P x K setting; elsewhere TF Addons divides by 0).
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        identities, per_identity = int(rng.integers(2, 5)), int(rng.integers(2, 4))
+        labels = rng.permutation(np.repeat(np.arange(identities), per_identity))
+        embeddings = rng.normal(size=(len(labels), 3)).astype("float32")
+        margin = float(rng.uniform(0.0, 1.5))
+        want = reference.tf_addons_semi_hard(reference.distance_matrix(embeddings, "l2"), labels, margin)
+        got = float(TripletLoss(margin, "semi_hard", "l2")(labels, embeddings))
+        assert got == pytest.approx(want, rel=1e-4, abs=1e-5)
+
+
 def test_semi_hard_picks_tf_addons_negative_on_a_hand_made_case():
     # Anchor 0 at 0; positive 1 at distance 1; negatives at 0.5 (hard), 2 and 3 (semi-hard/easy).
     embeddings = np.array([[0.0], [1.0], [0.5], [2.0], [3.0]], "float32")
     labels = np.array([0, 0, 1, 2, 3])
     negatives = np.asarray(mining.semi_hard_negatives(pairwise_distances(embeddings, "l2"), labels))
     assert negatives[0, 1] == pytest.approx(2.0)  # smallest d(a, n) greater than d(a, p) = 1
-    # From anchor 1 (at 1.0) to positive 0: d = 1; negatives at 0.5, 1, 2 -> none farther than 1... but 2 is.
+    # Anchor 1 (at 1.0), positive 0: d = 1; negatives at d = 0.5, 1 (a tie: not farther) and 2.
     assert negatives[1, 0] == pytest.approx(2.0)
     # Far positive: no negative farther, so the largest negative distance.
     far = np.array([[0.0], [10.0], [1.0], [2.0]], "float32")

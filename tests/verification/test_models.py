@@ -63,3 +63,12 @@ def test_bad_arguments():
         PairDifference("ratio")
     with pytest.raises(ConfigError, match="Received: str"):
         siamese_classifier("resnet")
+
+
+def test_zoo_backbone_by_name(tmp_path):
+    model = embedding_model("lenet5", 16, input_shape=(32, 32, 1))
+    assert model.output_shape == (None, 16) and model.get_layer("lenet5") is not None
+    images = np.random.default_rng(2).random((2, 32, 32, 1)).astype("float32")
+    model.save(tmp_path / "embedding.keras")
+    loaded = keras.models.load_model(tmp_path / "embedding.keras")
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-6)

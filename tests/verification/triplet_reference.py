@@ -80,3 +80,33 @@ def statistics(d, labels, margin):
 
 
 LOSSES = {"batch_all": batch_all, "batch_hard": batch_hard, "semi_hard": semi_hard}
+
+
+def tf_addons_semi_hard(d, labels, margin):
+    """TF Addons' ``triplet_semihard_loss`` transcribed to NumPy, tiling and masked min/max included.
+
+    Its ``_masked_maximum``/``_masked_minimum`` shift by the row minimum/maximum so
+    that masked-out entries never win; kept here as written there.
+    """
+    labels = np.asarray(labels).reshape(-1, 1)
+    batch = len(labels)
+    adjacency = labels == labels.T
+    adjacency_not = ~adjacency
+
+    def masked_minimum(data, mask):
+        maximums = data.max(axis=1, keepdims=True)
+        return ((data - maximums) * mask).min(axis=1, keepdims=True) + maximums
+
+    def masked_maximum(data, mask):
+        minimums = data.min(axis=1, keepdims=True)
+        return ((data - minimums) * mask).max(axis=1, keepdims=True) + minimums
+
+    d_tile = np.tile(d, [batch, 1])
+    mask = np.tile(adjacency_not, [batch, 1]) & (d_tile > d.T.reshape(-1, 1))
+    mask_final = (mask.sum(axis=1, keepdims=True) > 0).reshape(batch, batch).T
+    negatives_outside = masked_minimum(d_tile, mask).reshape(batch, batch).T
+    negatives_inside = np.tile(masked_maximum(d, adjacency_not), [1, batch])
+    semi_hard_negatives = np.where(mask_final, negatives_outside, negatives_inside)
+    loss_mat = margin + d - semi_hard_negatives
+    mask_positives = adjacency.astype(float) - np.eye(batch)
+    return float(np.sum(np.maximum(loss_mat * mask_positives, 0.0)) / np.sum(mask_positives))
