@@ -5,7 +5,7 @@ import pathlib
 import numpy as np
 
 from dlkit.errors import ConfigError, DatasetError
-from dlkit.verification.distances import check_distance, paired_distances
+from dlkit.verification.distances import check_distance, cross_distances
 
 UNKNOWN = "unknown"
 
@@ -80,10 +80,7 @@ class FaceDatabase:
         probes = self._embed(images)
         if self.embeddings is None or len(self.embeddings) == 0:
             return np.asarray([UNKNOWN] * len(probes)), np.full(len(probes), np.inf)
-        gallery = len(self.embeddings)
-        distances = paired_distances(
-            np.repeat(probes, gallery, axis=0), np.tile(self.embeddings, (len(probes), 1)), self.distance
-        ).reshape(len(probes), gallery)
+        distances = cross_distances(probes, self.embeddings, self.distance)
         best = np.argmin(distances, axis=1)
         return self.names[best], distances[np.arange(len(probes)), best]
 

@@ -97,3 +97,17 @@ def paired_distances(first, second, distance="squared_l2"):
         return np.maximum(1.0 - cosine, 0.0)
     squared = np.sum(np.square(first - second), axis=1)
     return np.sqrt(squared) if distance == "l2" else squared
+
+
+def cross_distances(first, second, distance="squared_l2"):
+    """All distances ``d(first[i], second[j])`` in NumPy, shape ``(len(first), len(second))``."""
+    check_distance(distance)
+    first = np.asarray(first, dtype=np.float64)
+    second = np.asarray(second, dtype=np.float64)
+    if distance == "cosine":
+        first = first / np.maximum(np.linalg.norm(first, axis=1, keepdims=True), _EPSILON)
+        second = second / np.maximum(np.linalg.norm(second, axis=1, keepdims=True), _EPSILON)
+        return np.maximum(1.0 - first @ second.T, 0.0)
+    squared = np.sum(first**2, axis=1)[:, None] - 2.0 * first @ second.T + np.sum(second**2, axis=1)[None, :]
+    squared = np.maximum(squared, 0.0)
+    return np.sqrt(squared) if distance == "l2" else squared

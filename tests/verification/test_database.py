@@ -50,3 +50,15 @@ def test_bad_inputs():
         FaceDatabase().enroll("a", np.zeros((0, 3)))
     with pytest.raises(DatasetError, match="not found"):
         FaceDatabase.load("/nonexistent/faces.npz")
+
+
+@pytest.mark.parametrize("distance", ["squared_l2", "l2", "cosine"])
+def test_cross_distances_equal_pairwise_loops(distance):
+    from dlkit.verification import paired_distances
+    from dlkit.verification.distances import cross_distances
+
+    rng = np.random.default_rng(4)
+    first, second = rng.normal(size=(5, 3)), rng.normal(size=(4, 3))
+    second[0] = 0.0  # a zero vector stays finite
+    want = np.array([[paired_distances(a[None], b[None], distance)[0] for b in second] for a in first])
+    np.testing.assert_allclose(cross_distances(first, second, distance), want, atol=1e-9)
