@@ -66,7 +66,8 @@ def diagnose(train_error, dev_error, human_error=None, tolerance=0.01):
             raise ConfigError(f"{label} must be a fraction in [0, 1]. Received: {label}={value}")
     bias = float(train_error) - float(human_error)
     variance = float(dev_error) - float(train_error)
-    high_bias, high_variance = bias > tolerance, variance > tolerance
+    # Rounded so that 0.16 - 0.15 counts as exactly one point, not 1.0000000000000009.
+    high_bias, high_variance = round(bias, 9) > tolerance, round(variance, 9) > tolerance
     if high_bias and high_variance:
         problem = "high bias and high variance"
     elif high_bias:
