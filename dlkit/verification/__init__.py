@@ -6,7 +6,12 @@ that identifies people or answers ``"unknown"``; ``siamese_classifier`` is the
 binary alternative.
 """
 
-from dlkit.verification.data import IdentitySet, load_identities, split_identities, transformed_identities  # noqa: F401,E501
+from dlkit.verification.data import (  # noqa: F401
+    IdentitySet,
+    load_identities,
+    split_identities,
+    transformed_identities,
+)
 from dlkit.verification.database import UNKNOWN, FaceDatabase  # noqa: F401
 from dlkit.verification.distances import DISTANCES, paired_distances, pairwise_distances  # noqa: F401
 from dlkit.verification.embedding import L2Normalize, embedding_model, small_convnet  # noqa: F401

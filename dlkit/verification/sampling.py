@@ -47,7 +47,8 @@ def pk_batches(data, p, k, *, num_batches=100, min_examples=2, seed=0):
     Returns:
         A dataset of ``(images[p * k, ...], labels[p * k])`` with known cardinality.
     """
-    for flag, value, least in (("p", p, 2), ("k", k, 2), ("num_batches", num_batches, 1), ("min_examples", min_examples, 1)):
+    checks = (("p", p, 2), ("k", k, 2), ("num_batches", num_batches, 1), ("min_examples", min_examples, 1))
+    for flag, value, least in checks:
         if not isinstance(value, (int, np.integer)) or value < least:
             raise ConfigError(f"{flag} must be an integer >= {least}. Received: {flag}={value!r}")
     images, labels = _as_arrays(data)
