@@ -1,0 +1,178 @@
+"""Identity-labelled images for verification: the offline digits set and TFDS ``lfw``.
+
+No face images with identities ship inside a package installable here
+(scikit-learn's Olivetti and LFW fetchers download; scikit-image's
+``lfw_subset`` has no identities), so the offline default treats each of the
+ten scikit-learn digits as an identity: train on some, verify on digits never
+seen in training (the one-shot setting). ``lfw`` reads TFDS's Labeled Faces in
+the Wild (identities from the names), downloading it when online.
+"""
+
+import dataclasses
+
+import numpy as np
+
+from dlkit.errors import ConfigError, DatasetError
+
+SOURCES = ("digits", "lfw")
+
+
+@dataclasses.dataclass
+class IdentitySet:
+    """Images with integer identities.
+
+    Attributes:
+        images: float32 ``(n, height, width, channels)`` in ``[0, 1]``.
+        labels: int32 ``(n,)`` identity ids, indices into ``names``.
+        names: the name of each identity id.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    names: list
+
+    def __len__(self):
+        return len(self.labels)
+
+    @property
+    def identities(self):
+        """The identity ids present, sorted."""
+        return np.unique(self.labels)
+
+    def subset(self, identities):
+        """The examples of the given identity ids (ids and names unchanged)."""
+        keep = np.isin(self.labels, list(identities))
+        return IdentitySet(self.images[keep], self.labels[keep], self.names)
+
+
+def load_identities(name="digits", *, data_dir=None, image_size=None, min_images=2, max_identities=None):
+    """Loads an identity-labelled image set into memory.
+
+    Args:
+        name: ``"digits"`` (offline, scikit-learn's 1,797 8x8 digits, 10
+            identities) or ``"lfw"`` (TFDS; downloads ~170 MB when not in ``data_dir``).
+        data_dir: TFDS data folder.
+        image_size: ``(height, width)`` or an int to resize to (``lfw``
+            default 64: the central 125x125 face crop resized).
+        min_images: identities with fewer images are dropped.
+        max_identities: keep only the identities with the most images.
+
+    Returns:
+        An :class:`IdentitySet`.
+    """
+    if name not in SOURCES:
+        raise ConfigError(f"identity data must be one of {', '.join(SOURCES)}. Received: {name!r}")
+    if isinstance(image_size, int):
+        image_size = (image_size, image_size)
+    if name == "digits":
+        from dlkit.data.builtin import digits_arrays
+
+        images, labels = digits_arrays("all")
+        images = images / 255.0
+        names = [f"digit {digit}" for digit in range(10)]
+        if image_size is not None:
+            import tensorflow as tf
+
+            images = tf.image.resize(images, image_size).numpy()
+    else:
+        images, labels, names = _lfw_arrays(data_dir, image_size or (64, 64))
+    return _filter(IdentitySet(images.astype(np.float32), labels.astype(np.int32), names), min_images, max_identities)
+
+
+def _filter(identities, min_images, max_identities):
+    ids, counts = np.unique(identities.labels, return_counts=True)
+    order = np.argsort(-counts, kind="stable")
+    ids, counts = ids[order], counts[order]
+    keep = ids[counts >= min_images]
+    if max_identities is not None:
+        keep = keep[:max_identities]
+    if len(keep) == 0:
+        raise DatasetError(f"no identity has at least {min_images} images. Received: min_images={min_images}")
+    return identities.subset(np.sort(keep))
+
+
+def _lfw_arrays(data_dir, image_size):
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    from dlkit.data.tfds_source import ensure_prepared
+
+    builder = tfds.builder("lfw", data_dir=data_dir)
+    ensure_prepared(builder, "lfw", data_dir)
+    dataset = builder.as_dataset(split="train")
+
+    def prepare(example):
+        image = tf.image.central_crop(example["image"], 0.5)  # LFW faces fill the central half
+        image = tf.image.resize(tf.cast(image, tf.float32), image_size) / 255.0
+        return image, example["label"]
+
+    images, names = [], []
+    for image, label in dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).as_numpy_iterator():
+        images.append(image)
+        names.append(label.decode() if isinstance(label, bytes) else str(label))
+    if not images:
+        raise DatasetError(f"TFDS lfw has no images in {data_dir}. Received: data_dir={data_dir!r}")
+    unique_names, labels = np.unique(np.asarray(names), return_inverse=True)
+    return np.stack(images), labels, [str(name) for name in unique_names]
+
+
+#: Transforms that turn a training identity into new ones. The 180-degree rotation
+#: is left out because it maps a 6 onto a 9 (an identity that may be held out).
+TRANSFORMS = {
+    "rot90": lambda images: np.rot90(images, 1, axes=(1, 2)),
+    "rot270": lambda images: np.rot90(images, 3, axes=(1, 2)),
+    "transpose": lambda images: np.transpose(images, (0, 2, 1, 3)),
+    "antitranspose": lambda images: np.rot90(np.transpose(images, (0, 2, 1, 3)), 2, axes=(1, 2)),
+    "flip_up_down": lambda images: images[:, ::-1],
+    "flip_left_right": lambda images: images[:, :, ::-1],
+}
+
+
+def transformed_identities(identities, transforms=tuple(TRANSFORMS)):
+    """Adds each transform of each identity as a new identity (training data only).
+
+    With few identities (ten digits) an embedding learns the training classes
+    and little else; a rotated or mirrored "3" is a new shape, so the
+    embedding must learn features that tell shapes apart in general. Vinyals
+    et al. ("Matching Networks for One Shot Learning", NeurIPS 2016) grow
+    Omniglot's classes with rotations the same way. Images must be square.
+
+    Args:
+        identities: an :class:`IdentitySet`.
+        transforms: names from :data:`TRANSFORMS`.
+
+    Returns:
+        An :class:`IdentitySet` with ``len(transforms) + 1`` times the identities:
+        new id ``id * (len(transforms) + 1) + t``, named ``"<name> <transform>"``.
+    """
+    unknown = [name for name in transforms if name not in TRANSFORMS]
+    if unknown:
+        raise ConfigError(f"transforms must be among {', '.join(TRANSFORMS)}. Received: {unknown}")
+    if transforms and identities.images.shape[1] != identities.images.shape[2]:
+        raise ConfigError(f"transforms need square images. Received: shape {identities.images.shape[1:3]}")
+    count = len(transforms) + 1
+    images = [identities.images] + [TRANSFORMS[name](identities.images) for name in transforms]
+    labels = [identities.labels * count + index for index in range(count)]
+    names = []
+    for name in identities.names:
+        names += [name] + [f"{name} {transform}" for transform in transforms]
+    return IdentitySet(
+        np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels).astype(np.int32), names
+    )
+
+
+def split_identities(identities, num_unseen, *, seed=0):
+    """Splits by identity: ``(seen, unseen)`` with ``num_unseen`` identities never seen in training.
+
+    Args:
+        identities: an :class:`IdentitySet`.
+        num_unseen: how many identities to hold out (>= 2, and >= 2 left to train on).
+        seed: which identities are held out.
+    """
+    ids = identities.identities
+    if not 2 <= num_unseen <= len(ids) - 2:
+        raise ConfigError(
+            f"num_unseen must leave >= 2 identities on each side of {len(ids)}. Received: num_unseen={num_unseen}"
+        )
+    unseen = np.sort(np.random.default_rng(seed).choice(ids, size=num_unseen, replace=False))
+    return identities.subset(np.setdiff1d(ids, unseen)), identities.subset(unseen)
