@@ -1,0 +1,50 @@
+"""t-SNE picture of word vectors (scikit-learn + matplotlib)."""
+
+import pathlib
+
+import numpy as np
+
+from dlkit.errors import ConfigError
+
+
+def plot_tsne(vectors, path, words=None, limit=200, seed=0, title="t-SNE of word vectors"):
+    """Projects word vectors to 2-D with t-SNE and writes a labelled scatter plot.
+
+    Reference: L. van der Maaten, G. Hinton, "Visualizing Data using t-SNE", JMLR 2008.
+
+    Args:
+        vectors: a ``WordVectors``.
+        path: PNG file to write.
+        words: words to show (default: the ``limit`` most frequent ones).
+        limit: how many frequent words when ``words`` is None.
+        seed: t-SNE seed.
+        title: figure title.
+
+    Returns:
+        ``(path, coordinates)``: the PNG path and the [n, 2] NumPy coordinates.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.manifold import TSNE
+
+    words = list(vectors.words[:limit] if words is None else [word for word in words if word in vectors])
+    if len(words) < 5:
+        raise ConfigError(f"plot_tsne needs at least 5 known words. Received: {len(words)} words")
+    data = np.stack([vectors.unit_vectors[vectors.index[word]] for word in words])
+    perplexity = min(30.0, (len(words) - 1) / 3.0)
+    coordinates = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
+                       metric="cosine").fit_transform(data)
+    figure, axis = plt.subplots(figsize=(11, 11), dpi=90)
+    axis.scatter(coordinates[:, 0], coordinates[:, 1], s=8, color="#3b6ea8", alpha=0.6)
+    for (x, y), word in zip(coordinates, words):
+        axis.annotate(word, (x, y), fontsize=8, alpha=0.85, xytext=(2, 2), textcoords="offset points")
+    axis.set_title(title)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    figure.tight_layout()
+    path = pathlib.Path(path)
+    figure.savefig(path)
+    plt.close(figure)
+    return path, coordinates
