@@ -258,7 +258,9 @@ def fit(
 
     started = time.perf_counter()
     try:
-        model.fit(train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose)
+        model.fit(
+            train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False
+        )
     except RuntimeError as error:
         if "NaN" not in str(error) and "Inf" not in str(error):
             raise
@@ -351,7 +353,7 @@ def _history(model, out_path):
                 rows[int(row["epoch"])] = row  # a rerun epoch replaces its interrupted twin
         for epoch in sorted(rows):
             for key, value in rows[epoch].items():
-                if key != "epoch" and value not in ("", None):
+                if key != "epoch" and value not in ("", "NA", None):  # CSVLogger writes NA for absent values
                     history.setdefault(key, []).append(float(value))
         history_json = {key: [v if math.isfinite(v) else None for v in values] for key, values in history.items()}
         (out_path / "history.json").write_text(json.dumps(history_json, indent=1) + "\n")

@@ -1,0 +1,179 @@
+"""Tests of dlkit.training: resume, strategies, schedules, precision, divergence."""
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from dlkit import models, training
+from dlkit.errors import ConfigError, TrainingError
+
+
+def tiny_data(n=64, batch=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int32")
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
+
+
+def tiny_model():
+    return models.build("mlp", input_shape=(4,), num_classes=2, hidden_units=(8,))
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAt(keras.callbacks.Callback):
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise Interrupt(f"killed at epoch {epoch}")
+
+
+def test_interrupted_run_resumes_from_last_finished_epoch(tmp_path):
+    data = tiny_data()
+    with pytest.raises(Interrupt):
+        training.fit(tiny_model, data, epochs=6, out=tmp_path, callbacks=[InterruptAt(3)], verbose=0)
+    assert (tmp_path / "backup").exists()  # the backup survives the crash
+
+    result = training.fit(tiny_model, data, epochs=6, out=tmp_path, verbose=0)
+    assert result.initial_epoch == 3
+    assert result.epochs_run == 3
+    assert len(result.history["loss"]) == 6  # epochs from both runs, from history.csv
+    assert not (tmp_path / "backup").exists()  # Keras deletes it after a finished run
+    assert (tmp_path / "checkpoints" / "best.keras").exists()
+    assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 6
+
+
+def test_fresh_run_starts_at_zero_and_writes_history(tmp_path):
+    result = training.fit(tiny_model(), tiny_data(), tiny_data(seed=1), epochs=2, out=tmp_path, verbose=0)
+    assert result.initial_epoch == 0 and result.epochs_run == 2
+    assert set(result.history) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_nan_loss_raises_training_error(tmp_path):
+    x = np.ones((16, 4), "float32")
+    y = np.full((16, 1), np.nan, "float32")  # a NaN target makes the squared error NaN
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+
+    def regression():
+        return models.build("mlp", input_shape=(4,), num_classes=1, hidden_units=(8,), classifier_activation="linear")
+
+    with pytest.raises(TrainingError, match="diverged"):
+        training.fit(regression, data, epochs=2, out=tmp_path, loss="mse", metrics=(), verbose=0)
+    assert not (tmp_path / "history.json").exists()  # nothing pretends the run finished
+
+
+@pytest.mark.parametrize("name", ["constant", "exponential", "step", "cosine"])
+def test_schedules_start_at_the_learning_rate_and_decay(name):
+    schedule = training.learning_rate_schedule(name, 0.1, total_steps=100, decay_rate=0.1)
+    start = schedule if isinstance(schedule, float) else float(schedule(0))
+    end = schedule if isinstance(schedule, float) else float(schedule(99))
+    assert start == pytest.approx(0.1)
+    if name == "constant":
+        assert end == pytest.approx(0.1)
+    else:
+        assert end < 0.1 * 0.5
+    if name == "step":
+        assert float(schedule(60)) == pytest.approx(0.01)
+        assert float(schedule(80)) == pytest.approx(0.001)
+
+
+def test_cosine_warmup_ramps_up():
+    schedule = training.learning_rate_schedule("cosine", 0.1, 100, warmup_steps=10)
+    assert float(schedule(0)) == pytest.approx(0.0)
+    assert float(schedule(10)) == pytest.approx(0.1, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    "name, kind", [("sgd", keras.optimizers.SGD), ("rmsprop", keras.optimizers.RMSprop), ("adam", keras.optimizers.Adam)]
+)
+def test_optimizers_by_name(name, kind):
+    optimizer = training.make_optimizer(name, 0.01, momentum=0.8)
+    assert isinstance(optimizer, kind)
+    if name == "sgd":
+        assert optimizer.momentum == pytest.approx(0.8)
+
+
+def test_bad_names_raise_config_error():
+    with pytest.raises(ConfigError, match="Received: optimizer='adagrad2'"):
+        training.make_optimizer("adagrad2", 0.1)
+    with pytest.raises(ConfigError, match="schedule"):
+        training.learning_rate_schedule("linear", 0.1, 10)
+    with pytest.raises(ConfigError, match="strategy"):
+        training.make_strategy("tpu")
+    with pytest.raises(ConfigError, match="epochs"):
+        training.fit(tiny_model, tiny_data(), epochs=0)
+
+
+def test_multiworker_without_tf_config_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="TF_CONFIG"):
+        training.make_strategy("multiworker")
+
+
+def test_mixed_precision_builds_float16_layers_with_float32_output():
+    result = training.fit(
+        lambda: models.build("lenet5", input_shape=(16, 16, 1), num_classes=3),
+        tf.data.Dataset.from_tensor_slices((np.random.rand(8, 16, 16, 1).astype("float32"), np.arange(8) % 3)).batch(4),
+        epochs=1,
+        mixed_precision=True,
+        verbose=0,
+    )
+    model = result.model
+    assert model.get_layer("c1").compute_dtype == "float16"
+    assert model.get_layer("predictions").compute_dtype == "float32"
+    assert model.outputs[0].dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert np.isfinite(result.history["loss"]).all()
+
+
+def test_mixed_precision_needs_a_builder():
+    with pytest.raises(ConfigError, match="builder callable"):
+        training.fit(tiny_model(), tiny_data(), epochs=1, mixed_precision=True, verbose=0)
+
+
+MIRRORED_SCRIPT = textwrap.dedent(
+    """
+    import json, os
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    from dlkit import data, models, training
+
+    train, info = data.load("digits", "train", image_size=16, batch_size=64, shuffle=False)
+    losses = {}
+    for name in ("default", "mirrored"):
+        keras.utils.set_random_seed(0)
+        result = training.fit(
+            lambda: models.build("lenet5", input_shape=(16, 16, 1), num_classes=10),
+            train, epochs=3, optimizer="sgd", learning_rate=0.05, strategy=name, verbose=0,
+        )
+        losses[name] = result.history["loss"]
+        losses[name + "_replicas"] = result.strategy.num_replicas_in_sync
+    print(json.dumps(losses))
+    """
+)
+
+
+def test_mirrored_over_two_cpus_matches_default_strategy(tmp_path):
+    script = tmp_path / "mirrored.py"
+    script.write_text(MIRRORED_SCRIPT)
+    completed = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    losses = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert losses["default_replicas"] == 1
+    assert losses["mirrored_replicas"] == 2
+    np.testing.assert_allclose(losses["mirrored"], losses["default"], rtol=1e-3)
+    assert losses["default"][-1] < losses["default"][0]  # it learned
