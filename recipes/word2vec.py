@@ -31,7 +31,7 @@ import time
 
 from dlkit import cli
 
-DEFAULT_PROBES = "king,war,music,city,computer,france"
+DEFAULT_PROBES = "king,war,music,church,german,comput,film,languag"  # head500 is stemmed text8
 
 
 def main(argv=None):
@@ -53,7 +53,7 @@ def main(argv=None):
 
     from dlkit.embeddings import read_corpus, train_word2vec
 
-    epochs = args.epochs or (3 if args.quick else 5)
+    epochs = args.epochs or (5 if args.quick else 10)
     batch_size = args.batch_size or 4096
     sentences = read_corpus(args.corpus, data_dir=args.data_dir)
     result = train_word2vec(
