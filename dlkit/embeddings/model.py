@@ -27,10 +27,11 @@ class Word2Vec(keras.Model):
         vocabulary_size: number of words.
         dim: vector size.
         architecture: ``"skipgram"`` or ``"cbow"``.
+        seed: seed of the target table's initializer (None: Keras's global seed).
         name: model name.
     """
 
-    def __init__(self, vocabulary_size, dim=100, architecture="skipgram", name="word2vec", **kwargs):
+    def __init__(self, vocabulary_size, dim=100, architecture="skipgram", seed=None, name="word2vec", **kwargs):
         super().__init__(name=name, **kwargs)
         from dlkit.errors import ConfigError
 
@@ -43,10 +44,11 @@ class Word2Vec(keras.Model):
         self.vocabulary_size = int(vocabulary_size)
         self.dim = int(dim)
         self.architecture = architecture
+        self.seed = seed
         # word2vec's initialization: input vectors uniform in +-0.5/dim, output vectors zero.
         self.target = keras.layers.Embedding(
             self.vocabulary_size, self.dim,
-            embeddings_initializer=keras.initializers.RandomUniform(-0.5 / self.dim, 0.5 / self.dim),
+            embeddings_initializer=keras.initializers.RandomUniform(-0.5 / self.dim, 0.5 / self.dim, seed=seed),
             name="target",
         )
         self.context = keras.layers.Embedding(
@@ -73,6 +75,7 @@ class Word2Vec(keras.Model):
             "vocabulary_size": self.vocabulary_size,
             "dim": self.dim,
             "architecture": self.architecture,
+            "seed": self.seed,
             "name": self.name,
         }
 

@@ -3,7 +3,6 @@
 import dataclasses
 import time
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -95,8 +94,7 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         epochs=epochs, architecture=architecture, seed=seed, shrink=shrink_windows,
     )
 
-    keras.utils.set_random_seed(seed)
-    model = Word2Vec(len(vocabulary), dim, architecture)
+    model = Word2Vec(len(vocabulary), dim, architecture, seed=seed)
     model.build()
     step = sparse_sgd_step(model, alpha, min_alpha, jit_compile=jit_compile)
     width = 2 * window if architecture == "cbow" else None
