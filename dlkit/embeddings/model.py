@@ -8,6 +8,8 @@ NIPS 2013.
 import keras
 from keras import ops
 
+from dlkit.errors import ConfigError
+
 
 @keras.saving.register_keras_serializable(package="dlkit")
 class Word2Vec(keras.Model):
@@ -33,8 +35,6 @@ class Word2Vec(keras.Model):
 
     def __init__(self, vocabulary_size, dim=100, architecture="skipgram", seed=None, name="word2vec", **kwargs):
         super().__init__(name=name, **kwargs)
-        from dlkit.errors import ConfigError
-
         if vocabulary_size < 1 or dim < 1:
             raise ConfigError(
                 f"vocabulary_size and dim must be >= 1. Received: vocabulary_size={vocabulary_size}, dim={dim}"

@@ -37,7 +37,8 @@ def test_quick_run_learns_similarities(quick_run):
 
 def test_quick_run_files_agree(quick_run):
     out, metrics = quick_run
-    for name in ("config.json", "metrics.json", "vectors.txt", "vectors.tsv", "metadata.tsv", "tsne.png", "model.keras"):
+    names = ("config.json", "metrics.json", "vectors.txt", "vectors.tsv", "metadata.tsv", "tsne.png", "model.keras")
+    for name in names:
         assert (out / name).stat().st_size > 0, name
     vectors = KeyedVectors.load_word2vec_format(str(out / "vectors.txt"))
     model = keras.models.load_model(out / "model.keras")
