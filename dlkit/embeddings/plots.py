@@ -44,8 +44,10 @@ def plot_tsne(vectors, path, words=None, limit=200, seed=0, title="t-SNE of word
         raise ConfigError(f"plot_tsne needs at least 5 known words. Received: {len(words)} words")
     data = np.stack([vectors.unit_vectors[vectors.index[word]] for word in words])
     perplexity = min(30.0, (len(words) - 1) / 3.0)
-    coordinates = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed,
-                       metric="cosine").fit_transform(data)
+    # Exact gradients are faster than Barnes-Hut below a few hundred points.
+    method = "exact" if len(words) <= 300 else "barnes_hut"
+    coordinates = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, metric="cosine",
+                       method=method).fit_transform(data)
     figure, axis = plt.subplots(figsize=(11, 11), dpi=90)
     if groups is None:
         axis.scatter(coordinates[:, 0], coordinates[:, 1], s=8, color="#3b6ea8", alpha=0.6)

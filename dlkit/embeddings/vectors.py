@@ -128,15 +128,13 @@ class WordVectors:
         raise ConfigError(f"method must be '3cosadd' or '3cosmul'. Received: method={method!r}")
 
     def _best(self, scores, exclude, topn):
-        order = np.argsort(-scores, kind="stable")
-        answers = []
-        for i in order:
-            if i in exclude:
-                continue
-            answers.append((self.words[i], float(scores[i])))
-            if len(answers) == topn:
-                break
-        return answers
+        # Only the top topn + len(exclude) can be answers: partial sort, then a stable sort of those.
+        count = min(len(scores), topn + len(exclude))
+        top = np.argpartition(-scores, count - 1)[:count] if count < len(scores) else np.arange(len(scores))
+        # Ties broken by id (most frequent first), as a stable full sort would.
+        top = top[np.lexsort((top, -scores[top]))]
+        answers = [(self.words[i], float(scores[i])) for i in top if i not in exclude]
+        return answers[:topn]
 
     def _restricted(self, restrict_vocab, case_insensitive):
         """word (uppercased if case-insensitive) -> id, the most frequent id winning."""
@@ -158,7 +156,7 @@ class WordVectors:
         """
         vocab = self._restricted(restrict_vocab, case_insensitive)
         rows = self.words[:restrict_vocab]
-        sections, section, skipped = {}, None, 0
+        sections, section, skipped, questions = {}, None, 0, []
         for line in _lines(path):
             if line.startswith(":"):
                 section = line.lstrip(": ").strip()
@@ -172,14 +170,10 @@ class WordVectors:
             if not all(part in vocab for part in parts):
                 skipped += 1
                 continue
-            a, b, c, expected = (rows[vocab[part]] for part in parts)
-            if method == "3cosadd":
-                answers = self.most_similar([b, c], [a], topn=1, restrict_vocab=restrict_vocab)
-            else:
-                answers = self.most_similar_cosmul([b, c], [a], topn=1, restrict_vocab=restrict_vocab)
-            predicted = answers[0][0] if answers else None
-            if case_insensitive and predicted is not None:
-                predicted, expected = predicted.upper(), expected.upper()
+            questions.append((section, *(vocab[part] for part in parts)))
+        for section, predicted, expected in self._answer_analogies(questions, restrict_vocab, method):
+            if case_insensitive:
+                predicted, expected = rows[predicted].upper(), rows[expected].upper()
             sections[section]["total"] += 1
             sections[section]["correct"] += int(predicted == expected)
         for counts in sections.values():
@@ -188,6 +182,27 @@ class WordVectors:
         total = sum(counts["total"] for counts in sections.values())
         return {"accuracy": correct / total if total else 0.0, "correct": correct, "total": total,
                 "skipped": skipped, "sections": sections}
+
+    def _answer_analogies(self, questions, restrict_vocab, method, block=512):
+        """Yields ``(section, predicted id, expected id)``, many questions per matrix product."""
+        if method not in ("3cosadd", "3cosmul"):
+            raise ConfigError(f"method must be '3cosadd' or '3cosmul'. Received: method={method!r}")
+        candidates = self.unit_vectors[:restrict_vocab]
+        for begin in range(0, len(questions), block):
+            chunk = questions[begin:begin + block]
+            a, b, c, expected = (np.array([question[k] for question in chunk]) for k in range(1, 5))
+            if method == "3cosadd":
+                # Same ranking as most_similar([b, c], [a]): the query's norm does not change the order.
+                scores = (self.unit_vectors[b] + self.unit_vectors[c] - self.unit_vectors[a]) @ candidates.T
+            else:
+                shifted = lambda ids: (1.0 + self.unit_vectors[ids] @ candidates.T) / 2.0  # noqa: E731
+                scores = shifted(b) * shifted(c) / (shifted(a) + 1e-6)
+            rows = np.arange(len(chunk))
+            for ids in (a, b, c):
+                scores[rows, ids] = -np.inf  # question words are never answers
+            predicted = np.argmax(scores, axis=1)  # the first (most frequent) word among ties
+            for question, guess, answer in zip(chunk, predicted, expected):
+                yield question[0], int(guess), int(answer)
 
     def evaluate_word_pairs(self, path, delimiter="\t", restrict_vocab=300000, case_insensitive=True):
         """Correlation of cosine similarities with human scores (``wordsim353.tsv`` format).

@@ -61,6 +61,11 @@ def test_evaluate_analogies_equals_gensim(vectors, gensim_vectors, tmp_path):
         assert counts["total"] == len(section["correct"]) + len(section["incorrect"])
     assert ours["sections"]["planted"] == {"correct": 2, "total": 2, "accuracy": 1.0}
     assert ours["skipped"] == 1
+    # The batched evaluation equals one analogy() call per question, for both methods.
+    questions = [line.lower().split() for line in lines if not line.startswith(":") and "unknownword" not in line]
+    for method in ("3cosadd", "3cosmul"):
+        correct = sum(vectors.analogy(a, b, c, method=method)[0][0] == d for a, b, c, d in questions)
+        assert vectors.evaluate_analogies(path, method=method)["correct"] == correct
 
 
 def test_evaluate_word_pairs_equals_gensim(vectors, gensim_vectors, tmp_path):
