@@ -8,14 +8,17 @@
 
 from dlkit.embeddings.corpus import BUNDLED, read_corpus, tokenize
 from dlkit.embeddings.model import NegativeSamplingLoss, Word2Vec
-from dlkit.embeddings.sampling import NegativeSampler, cbow_examples, make_dataset, skipgram_pairs, subsample
-from dlkit.embeddings.training import Word2VecResult, train_word2vec
+from dlkit.embeddings.sampling import (
+    NegativeSampler, cbow_examples, make_chunks, make_dataset, skipgram_pairs, subsample,
+)
+from dlkit.embeddings.training import Word2VecResult, sparse_sgd_step, train_word2vec
 from dlkit.embeddings.transfer import embedding_layer, embedding_matrix
 from dlkit.embeddings.vectors import WordVectors
 from dlkit.embeddings.vocabulary import Vocabulary
 
 __all__ = [
     "BUNDLED", "NegativeSampler", "NegativeSamplingLoss", "Vocabulary", "Word2Vec", "Word2VecResult", "WordVectors",
-    "cbow_examples", "embedding_layer", "embedding_matrix", "make_dataset", "read_corpus", "skipgram_pairs",
+    "cbow_examples", "embedding_layer", "embedding_matrix", "make_chunks", "make_dataset", "read_corpus",
+    "skipgram_pairs", "sparse_sgd_step",
     "subsample", "tokenize", "train_word2vec",
 ]

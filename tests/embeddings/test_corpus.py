@@ -45,3 +45,13 @@ def test_tfds_offline_fails_before_calling_tfds_load(tmp_path, monkeypatch):
     monkeypatch.setattr(corpus, "network_available", lambda *args, **kwargs: False)
     with pytest.raises(DatasetError, match="imdb_reviews.*not prepared.*Received: tfds:imdb_reviews"):
         read_corpus("tfds:imdb_reviews", data_dir=str(tmp_path))
+
+
+def test_tfds_text_set_reads_its_text_feature(tmp_path, monkeypatch):
+    import tensorflow_datasets as tfds
+
+    monkeypatch.setattr(corpus, "network_available", lambda *args, **kwargs: True)
+    with tfds.testing.mock_data(num_examples=7):
+        sentences = read_corpus("tfds:imdb_reviews", data_dir=str(tmp_path))
+    # mock_data makes random strings: check the structure, one sentence per example with text.
+    assert 1 <= len(sentences) <= 7 and all(isinstance(token, str) for sentence in sentences for token in sentence)
