@@ -30,6 +30,7 @@ import sys
 import time
 
 from dlkit import cli
+from dlkit.errors import ConfigError
 
 DEFAULT_PROBES = "king,war,music,church,german,comput,film,languag"  # head500 is stemmed text8
 
@@ -46,6 +47,12 @@ def main(argv=None):
     parser.add_argument("--alpha", type=float, default=0.025, help="initial learning rate (default: 0.025)")
     parser.add_argument("--probes", default=DEFAULT_PROBES, help="comma-separated words to show neighbours of")
     args = parser.parse_args(argv)
+    if args.strategy not in ("auto", "default") or args.mixed_precision:
+        # Sparse scatter updates of one pair of tables: no replica merging, and float16 tables lose the small updates.
+        raise ConfigError(
+            "word2vec trains on one device in float32 (sparse SGD); drop --strategy/--mixed-precision. "
+            f"Received: --strategy {args.strategy}, --mixed-precision {args.mixed_precision}"
+        )
     started = time.perf_counter()
     out = cli.start_run(args, "word2vec")
 

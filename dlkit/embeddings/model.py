@@ -16,7 +16,8 @@ class Word2Vec(keras.Model):
     """Two embedding tables and a dot product: the score of (input, candidate) word pairs.
 
     Skip-gram: the input is a center word id [B]; CBOW: the input is its
-    context window [B, 2*window], padded with -1, averaged. Candidates [B, C]
+    context window [B, 2*window], padded with -1, averaged (each context word
+    still receives the full gradient, as in word2vec.c and gensim). Candidates [B, C]
     are the word to predict followed by negatives; the output is the logits
     [B, C] (a dot product each). Word vectors are the rows of the ``target``
     table (gensim's ``wv``); the ``context`` table is gensim's ``syn1neg``.
@@ -67,7 +68,10 @@ class Word2Vec(keras.Model):
         else:
             valid = ops.cast(ops.greater_equal(words, 0), self.target.embeddings.dtype)
             summed = ops.sum(self.target(ops.maximum(words, 0)) * valid[..., None], axis=1)
-            vectors = summed / ops.maximum(ops.sum(valid, axis=1, keepdims=True), 1.0)
+            mean = summed / ops.maximum(ops.sum(valid, axis=1, keepdims=True), 1.0)
+            # Forward: the mean. Backward: every context word gets the full gradient, not 1/count of it,
+            # as in word2vec.c and gensim (cbow_mean=1); with 1/count CBOW learns several times slower.
+            vectors = summed + ops.stop_gradient(mean - summed)
         return ops.einsum("bd,bcd->bc", vectors, self.context(candidates))
 
     def get_config(self):

@@ -102,3 +102,22 @@ def test_bad_sizes_raise():
         Word2Vec(0, 8)
     with pytest.raises(ConfigError, match="architecture"):
         Word2Vec(5, 8, "glove")
+
+
+def test_cbow_context_words_get_the_full_gradient_like_word2vec():
+    model = Word2Vec(20, 8, "cbow")
+    model.build()
+    randomize(model)
+    inputs, candidates, weights = batch("cbow")
+    labels = tf.one_hot(tf.zeros(32, tf.int32), 4)
+    with tf.GradientTape() as tape:
+        loss = NegativeSamplingLoss()(labels, model((inputs, candidates)), sample_weight=weights)
+    gradient = tf.convert_to_tensor(tape.gradient(loss, model.target.embeddings)).numpy()
+    logits = model((inputs, candidates)).numpy()
+    error = (1 / (1 + np.exp(-logits)) - labels.numpy()) * weights
+    hidden_gradient = np.einsum("bc,bcd->bd", error, model.context.embeddings.numpy()[candidates])
+    expected = np.zeros((20, 8))
+    for row, words in enumerate(inputs):
+        for word in words[words >= 0]:
+            expected[word] += hidden_gradient[row]  # not divided by the number of context words
+    np.testing.assert_allclose(gradient, expected, atol=1e-5)
