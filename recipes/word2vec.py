@@ -16,7 +16,7 @@ neighbours of a few probe words and writes:
 Commands:
 
     python recipes/word2vec.py --quick                      # head500 (offline), < 60 s on 2 CPU cores
-    python recipes/word2vec.py                              # head500, gensim's defaults, 5 epochs
+    python recipes/word2vec.py                              # head500, gensim's hyper-parameters, 10 epochs
     python recipes/word2vec.py --corpus my_texts/ --dim 200 --epochs 10 --min-count 3
     python recipes/word2vec.py --corpus tfds:imdb_reviews --data-dir ~/tensorflow_datasets
     python recipes/word2vec.py --architecture cbow --probes king,war,music

@@ -4,12 +4,12 @@
 - ``skipgram_pairs`` / ``cbow_examples``: (center, context) pairs inside
   shrinking windows (a random effective window in ``[1, window]`` per center,
   as in word2vec), never across a sentence boundary.
-- ``NegativeSampler``: negatives drawn from counts**0.75 by inverse-CDF
-  (binary search in the cumulative table, like gensim's ``cum_table``); a
-  negative equal to the positive (an "accidental hit", tensorflow #44758) gets
-  weight 0.
-- ``make_dataset``: the whole pipeline as a ``tf.data.Dataset`` over all epochs,
-  with stateless seeds, so a run is reproducible and each epoch differs.
+- ``NegativeSampler``: negatives drawn from counts**0.75 with Walker's alias
+  method (exact, O(1) per draw); a negative equal to the positive (an
+  "accidental hit", tensorflow #44758) gets weight 0.
+- ``make_chunks`` / ``make_dataset``: the whole pipeline as a ``tf.data.Dataset``
+  over all epochs (per corpus chunk, or in batches), with stateless seeds, so a
+  run is reproducible and each epoch differs.
 """
 
 import numpy as np
