@@ -214,7 +214,7 @@ def make_dataset(ids, sentence_ids, keep_probabilities, sampler, *, batch_size=4
 
 
 def make_chunks(ids, sentence_ids, keep_probabilities, sampler, *, window=5, negative=5, epochs=1,
-                architecture="skipgram", seed=0, shrink=True, shuffle=True, chunk_size=1 << 18):
+                architecture="skipgram", seed=0, shrink=True, shuffle=True, chunk_size=1 << 16):
     """The word2vec training examples over all epochs, one element per corpus chunk.
 
     Each chunk of about ``chunk_size`` tokens (cut at sentence boundaries) is

@@ -129,11 +129,13 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
     chunk_iterator = iter(chunks)  # starts making the first chunks in the background
     # Compile the step while the first chunk is being made (a zero-weight batch changes nothing).
     shape = [batch_size] if width is None else [batch_size, width]
-    step(tf.zeros(shape, tf.int32), tf.zeros([batch_size, negative + 1], tf.int32),
-         tf.zeros([batch_size, negative + 1]), tf.constant(0.0))
+    train_chunk(tf.zeros(shape, tf.int32), tf.zeros([batch_size, negative + 1], tf.int32),
+                tf.zeros([batch_size, negative + 1]), tf.zeros([batch_size]))
     if verbose > 1:
         print(f"step compiled at {time.perf_counter() - start:.2f} s", flush=True)
     for inputs, candidates, weights, progress in chunk_iterator:
+        if verbose > 1:
+            print(f"chunk received at {time.perf_counter() - start:.2f} s", flush=True)
         count = int(candidates.shape[0])
         if count == 0:
             continue
