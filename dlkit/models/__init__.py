@@ -10,3 +10,17 @@ from dlkit.models import lenet, mlp  # noqa: F401,E402  (registers the builders)
 from dlkit.models.lenet import lenet5  # noqa: F401,E402
 # The builder function `mlp` shadows its module name here, as users expect `from dlkit.models import mlp`.
 from dlkit.models.mlp import logistic_regression, mlp  # noqa: F401,E402,F811
+from dlkit.models import alexnet, convolutional, inception, mobilenet, resnet, vgg  # noqa: F401, E402
+
+# The zoo's builders by name (``alexnet`` and ``mobilenet`` stay the modules: use
+# ``build("alexnet")`` or ``from dlkit.models.alexnet import alexnet``).
+from dlkit.models.convolutional import to_fully_convolutional  # noqa: F401, E402
+from dlkit.models.inception import (  # noqa: F401, E402
+    drop_aux_heads,
+    googlenet,
+    inception_module,
+    network_in_network_block,
+)
+from dlkit.models.mobilenet import mobilenet_v2  # noqa: F401, E402
+from dlkit.models.resnet import resnet18, resnet34, resnet50, resnet101, resnet152  # noqa: F401, E402
+from dlkit.models.vgg import vgg11, vgg13, vgg16, vgg19  # noqa: F401, E402
