@@ -28,8 +28,9 @@ any weights, fine-tuned in two phases on an image folder or a TFDS set.
         --dataset path/to/photos --image-size 128                # offline weights, your folder
 
 Writes into --out (default runs/transfer_learning-<timestamp>): config.json,
-metrics.json, and per mode: comparison.png (digits, pretrained), features/*.npz
-(pretrained), model.keras, curves.png, confusion_matrix.png (your data).
+metrics.json, and per mode: comparison.png and test_accuracy_by_epoch.png
+(digits); comparison.png, crops.png and the feature caches features/*.npz
+(pretrained); model.keras, curves.png, confusion_matrix.png (your data).
 """
 
 import sys
@@ -224,6 +225,7 @@ def digits_mode(args, out):
         out / "comparison.png",
         f"Digits 5-9 from {args.shots} images per class, {epochs} epochs (pretrained on 0-4)",
         spread={labels[arm]: float(np.std(results[arm])) for arm in ARMS} if repeats > 1 else None,
+        chance=1 / len(new),
     )
     plot_learning_curves({labels[arm]: np.mean(curves[arm], axis=0) for arm in ARMS}, out / "test_accuracy_by_epoch.png",
                          epochs // 2, f"Digits 5-9, {args.shots} shots: held-out accuracy while training")
@@ -275,7 +277,7 @@ def plot_learning_curves(curves, path, head_epochs, title):
 COLORS = ("#9e9e9e", "#4c72b0", "#dd8452", "#55a868")
 
 
-def plot_comparison(values, path, title, spread=None):
+def plot_comparison(values, path, title, spread=None, chance=None):
     """Bar chart of accuracies, each bar labelled with its value (and its spread over repeats)."""
     import matplotlib
 
@@ -290,6 +292,9 @@ def plot_comparison(values, path, title, spread=None):
         label = f"{100 * value:.1f}%" + (f" ± {100 * spread[key]:.1f}" if spread else "")
         axes.text(bar.get_x() + bar.get_width() / 2, 100 * value + (100 * spread[key] if spread else 0) + 2, label,
                   ha="center", fontsize=10)
+    if chance is not None:
+        axes.axhline(100 * chance, color="#666666", linestyle="--", linewidth=1)
+        axes.text(len(values) - 0.5, 100 * chance + 1.5, "chance", ha="right", color="#666666", fontsize=9)
     axes.set_ylim(0, 110)
     axes.set_ylabel("test accuracy (%)")
     axes.set_title(title, fontsize=11)
@@ -303,17 +308,21 @@ def plot_comparison(values, path, title, spread=None):
 
 
 def pretrained_mode(args, out):
+    import keras
     import numpy as np
 
     from dlkit import transfer
     from dlkit.data import photos
 
     started = time.perf_counter()
-    size = args.image_size or 48
-    train_per_class, test_per_class = (8, 20) if args.quick else (20, 50)
+    size = args.image_size or 64
+    train_per_class, test_per_class = (16, 20) if args.quick else (30, 60)
     epochs = args.epochs or 100
-    train_images, train_labels, class_names = photos.photo_crops("train", train_per_class, size, seed=args.seed)
-    test_images, test_labels, _ = photos.photo_crops("test", test_per_class, size, seed=args.seed)
+    # Grey crops under random lighting: colour and brightness statistics (which even random
+    # filters pick up) cannot tell the photos apart; texture and content can.
+    crops = dict(image_size=size, seed=args.seed, grayscale=True, lighting=0.5)
+    train_images, train_labels, class_names = photos.photo_crops("train", train_per_class, **crops)
+    test_images, test_labels, _ = photos.photo_crops("test", test_per_class, **crops)
 
     def batches(images):
         import tensorflow as tf
@@ -322,9 +331,14 @@ def pretrained_mode(args, out):
 
     accuracies = {}
     for arm, weights in (("pretrained", "vgg16-hed"), ("random_init", None)):
-        extractor = transfer.build_feature_extractor("vgg16", weights=weights, input_shape=(size, size, 3), name=f"vgg16_{arm}")
-        train_features, _ = transfer.extract_features(extractor, batches(train_images), cache=out / "features" / f"{arm}_train.npz")
-        test_features, _ = transfer.extract_features(extractor, batches(test_images), cache=out / "features" / f"{arm}_test.npz")
+        keras.utils.set_random_seed(args.seed)
+        # Mid-level features (block4, max-pooled): at 64x64 block5 sees 4x4 maps, and block4 transfers best.
+        extractor = transfer.build_feature_extractor(
+            "vgg16", weights=weights, input_shape=(size, size, 3), cut_at="block4_pool", pooling="max", name=f"vgg16_{arm}"
+        )
+        cache = out / "features" / f"{arm}_{size}px_seed{args.seed}"
+        train_features, _ = transfer.extract_features(extractor, batches(train_images), cache=f"{cache}_train{len(train_images)}.npz")
+        test_features, _ = transfer.extract_features(extractor, batches(test_images), cache=f"{cache}_test{len(test_images)}.npz")
         # Standardize with the training statistics: random features are tiny, and this is fair to both arms.
         mean, std = train_features.mean(axis=0), train_features.std(axis=0) + 1e-6
         result = transfer.train_head(
@@ -336,8 +350,11 @@ def pretrained_mode(args, out):
     plot_comparison(
         {"random init": accuracies["random_init"], "pretrained (vgg16-hed)": accuracies["pretrained"]},
         out / "comparison.png",
-        f"Which of {len(class_names)} photos is a {size}x{size} crop from? ({train_per_class} crops per photo)",
+        f"Which of {len(class_names)} photos is a grey {size}x{size} crop from?\n"
+        f"VGG16 block4 features + linear head, {train_per_class} training crops per photo",
+        chance=1 / len(class_names),
     )
+    plot_crops(train_images, train_labels, class_names, out / "crops.png")
     metrics = {
         "mode": "pretrained",
         "pretrained_accuracy": accuracies["pretrained"],
@@ -349,6 +366,29 @@ def pretrained_mode(args, out):
         "seconds": round(time.perf_counter() - started, 2),
     }
     return cli.finish_run(out, metrics, ["pretrained_accuracy", "random_init_accuracy", "seconds"], recipe="transfer_learning")
+
+
+def plot_crops(images, labels, class_names, path, per_class=4):
+    """A grid of training crops: one row per photo."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axes = plt.subplots(len(class_names), per_class, figsize=(1.3 * per_class + 1.6, 1.3 * len(class_names)), dpi=80)
+    for row, name in enumerate(class_names):
+        members = np.flatnonzero(labels == row)[:per_class]
+        for column in range(per_class):
+            axis = axes[row, column]
+            axis.axis("off")
+            if column < len(members):
+                axis.imshow(images[members[column]].astype(np.uint8))
+        axes[row, 0].text(-0.1, 0.5, name.replace("_", " "), transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9)
+    figure.suptitle("Training crops (grey, random lighting), one row per photo", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
 
 
 # --------------------------------------------------------------------------- custom

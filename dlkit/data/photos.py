@@ -7,7 +7,7 @@ and ``immunohistochemistry`` (``skimage.data``). Each photo is cut into a grid o
 tiles coloured like a chessboard; training crops come from the "black" tiles and
 test crops from the "white" ones, so no test pixel was ever seen in training.
 Crops are random squares (60-100% of a tile's shorter side), randomly
-mirrored, resized to ``image_size``. It is a texture / content recognition task
+mirrored, resized to ``image_size``, optionally grey and with random lighting. It is a texture / content recognition task
 on real images, which pretrained features solve far better than random ones.
 """
 
@@ -40,7 +40,9 @@ def load_photo(name):
     return np.asarray(getattr(skimage.data, name)()[..., :3], np.uint8)
 
 
-def photo_crops(split="train", per_class=10, image_size=48, grid=4, photos=PHOTO_NAMES, seed=0, grayscale=False):
+def photo_crops(
+    split="train", per_class=10, image_size=48, grid=4, photos=PHOTO_NAMES, seed=0, grayscale=False, lighting=0.0
+):
     """Returns ``(images, labels, class_names)``: random crops labelled by their photo.
 
     Args:
@@ -53,6 +55,10 @@ def photo_crops(split="train", per_class=10, image_size=48, grid=4, photos=PHOTO
         seed: seed of the crop positions, sizes and flips.
         grayscale: give grey crops (3 equal channels), so colour alone cannot
             tell the photos apart.
+        lighting: random lighting change per crop: contrast multiplied by a
+            factor in ``[1 - lighting, 1 + lighting]`` and brightness shifted by
+            up to ``60 * lighting`` grey levels, so the mean intensity of a crop
+            says little about its photo.
 
     Returns:
         float32 images ``(N, image_size, image_size, 3)`` in ``[0, 255]``, int32
@@ -84,7 +90,12 @@ def photo_crops(split="train", per_class=10, image_size=48, grid=4, photos=PHOTO
             crop = photo[top : top + side, left : left + side]
             if rng.random() < 0.5:
                 crop = crop[:, ::-1]
-            images.append(tf.image.resize(crop, (image_size, image_size), antialias=True).numpy())
+            crop = tf.image.resize(crop, (image_size, image_size), antialias=True).numpy()
+            if lighting:
+                contrast = rng.uniform(1 - lighting, 1 + lighting)
+                brightness = rng.uniform(-60 * lighting, 60 * lighting)
+                crop = (crop - crop.mean()) * contrast + crop.mean() + brightness
+            images.append(crop)
             labels.append(label)
     images = np.clip(np.stack(images), 0, 255).astype(np.float32)
     return images, np.asarray(labels, np.int32), list(photos)

@@ -88,8 +88,9 @@ def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None
         input_shape: ``(height, width, channels)`` the base is built for; named
             pretrained weights need 3 channels, so a 1-channel shape builds an
             RGB base (the classifier repeats the grey channel).
-        cut_at: for a saved or given model, the name of the layer whose output
-            is the feature map (default: see :func:`cut_below_head`).
+        cut_at: the name of the layer whose output becomes the base's output:
+            an inner layer of a named backbone (``"block4_pool"``), or where to
+            cut a saved or given model (default: see :func:`cut_below_head`).
 
     Returns:
         ``(base, mode)``: a ``keras.Model`` without classifier top and the name
@@ -122,7 +123,7 @@ def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None
 
     if text in models.names():
         base = models.build(text, include_top=False, weights=weights, input_shape=shape)
-        return base, mode_for(text)
+        return _cut(base, cut_at), mode_for(text)
     application = _keras_application(text)
     if application is None:
         raise _unknown_backbone(text)
@@ -139,7 +140,12 @@ def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None
     else:
         base = build(include_top=False, weights=None, input_shape=shape)
         weights_module.load_into(base, weights)
-    return base, mode_for(application)
+    return _cut(base, cut_at), mode_for(application)
+
+
+def _cut(base, cut_at):
+    """A named backbone cut at an inner layer (e.g. ``block4_pool`` for mid-level features)."""
+    return base if cut_at is None else cut_below_head(base, cut_at)[0]
 
 
 def cut_below_head(model, cut_at=None):
@@ -282,7 +288,8 @@ def build_classifier(
         pooling: ``"avg"``, ``"max"`` or ``"flatten"`` for a feature-map base.
         preprocessing: ``"auto"`` (the family's mode; see
             :mod:`dlkit.transfer.preprocessing`) or a mode name.
-        cut_at: for saved models, the layer whose output is the feature map.
+        cut_at: the layer whose output is the feature map (an inner layer of
+            a named backbone, or where to cut a saved model).
         classifier_activation: activation of ``predictions`` (``None`` for logits).
         name: model name (default ``<base>_classifier``).
 

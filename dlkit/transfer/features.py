@@ -18,8 +18,11 @@ from dlkit import training
 from dlkit.errors import ConfigError, DatasetError
 
 
-def _fingerprint(extractor):
-    return f"{extractor.name}|{extractor.count_params()}|{tuple(extractor.outputs[0].shape[1:])}"
+def _fingerprint(extractor, dataset):
+    """What must match for a cache to be reused: the extractor and the dataset's shape and batch count."""
+    batches = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
+    spec = getattr(dataset, "element_spec", None)
+    return f"{extractor.name}|{extractor.count_params()}|{tuple(extractor.outputs[0].shape[1:])}|{batches}|{spec}"
 
 
 def extract_features(extractor, dataset, cache=None, pooling="avg"):
@@ -41,7 +44,7 @@ def extract_features(extractor, dataset, cache=None, pooling="avg"):
     Raises:
         DatasetError: the dataset is empty.
     """
-    fingerprint = _fingerprint(extractor)
+    fingerprint = _fingerprint(extractor, dataset)
     path = pathlib.Path(cache) if cache is not None else None
     if path is not None and path.suffix != ".npz":
         raise ConfigError(f"cache must be a .npz path. Received: cache={str(cache)!r}")
@@ -50,7 +53,7 @@ def extract_features(extractor, dataset, cache=None, pooling="avg"):
             if str(stored["fingerprint"]) == fingerprint and str(stored["pooling"]) == pooling:
                 labels = stored["labels"] if stored["has_labels"] else None
                 return stored["features"], labels
-        warnings.warn(f"Feature cache {path} was made by another extractor; recomputing it.", stacklevel=2)
+        warnings.warn(f"Feature cache {path} was made by another extractor or dataset; recomputing it.", stacklevel=2)
 
     features, labels = [], []
     for batch in dataset:
