@@ -29,6 +29,6 @@ from dlkit.transfer.backbones import (  # noqa: F401
 )
 from dlkit.transfer.features import attach_head, extract_features, feature_head, train_head  # noqa: F401
 from dlkit.transfer.fine_tuning import FineTuneResult, fine_tune  # noqa: F401
-from dlkit.transfer.freezing import TrainableReport, block_of, freeze, trainable_report, unfreeze  # noqa: F401
+from dlkit.transfer.freezing import TrainableReport, block_of, freeze, set_trainable, trainable_report, unfreeze  # noqa: F401
 from dlkit.transfer.optimizers import LayerwiseAdam, LayerwiseSGD, layer_decay_multipliers  # noqa: F401
 from dlkit.transfer.preprocessing import BackbonePreprocessing, mode_for  # noqa: F401

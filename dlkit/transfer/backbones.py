@@ -248,7 +248,7 @@ def build_feature_extractor(
         A ``keras.Model`` giving ``(batch, features)``.
     """
     inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing)
-    base.trainable = False
+    set_trainable(base, False)
     outputs = _pool(x, pooling)
     return keras.Model(inputs, outputs, name=name or f"{base.name}_features")
 
@@ -305,12 +305,25 @@ def build_classifier(
     if not 0 <= dropout < 1:
         raise ConfigError(f"dropout must be in [0, 1). Received: dropout={dropout}")
     inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing)
-    base.trainable = not freeze
+    set_trainable(base, not freeze)
     x = _pool(x, pooling)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
     outputs = keras.layers.Dense(int(num_classes), activation=classifier_activation, dtype="float32", name="predictions")(x)
     return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")
+
+
+def set_trainable(layer, value):
+    """Sets ``layer.trainable`` and, always, that of every layer inside it.
+
+    With the TensorFlow backend, ``layer.trainable = True`` on a layer that is
+    already trainable is skipped altogether (TF's ``AutoTrackable.__setattr__``
+    ignores an assignment of the value an attribute already has), so layers
+    frozen one by one inside it would stay frozen. Toggling first makes the
+    assignment recurse.
+    """
+    layer.trainable = not value
+    layer.trainable = value
 
 
 def find_base(model):

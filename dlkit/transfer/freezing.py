@@ -14,7 +14,7 @@ import re
 import keras
 
 from dlkit.errors import ConfigError
-from dlkit.transfer.backbones import find_base
+from dlkit.transfer.backbones import find_base, set_trainable  # noqa: F401  (re-exported)
 
 HEAD_BLOCK = "head"
 BLOCK_PATTERN = re.compile(r"^(.*?block_?\d+[a-z]?)")
@@ -36,7 +36,7 @@ def freeze(model):
     Returns:
         The model (changed in place); recompile before training.
     """
-    find_base(model).trainable = False
+    set_trainable(find_base(model), False)
     return model
 
 
@@ -100,9 +100,9 @@ def unfreeze(model, from_layer=None, top_n=None, fraction=None, keep_batchnorm_f
         chosen = candidates
     chosen_ids = {id(layer) for layer in chosen}
 
-    model.trainable = True  # a frozen outer model would hide everything below it
-    if base is not model:
-        base.trainable = True  # sets every nested layer; then freeze what was not asked for
+    if not model.trainable:
+        model.trainable = True  # a frozen outer model would hide everything below it
+    set_trainable(base, True)  # every nested layer; then freeze what was not asked for
     for layer in base.layers:
         if id(layer) not in chosen_ids:
             layer.trainable = False
