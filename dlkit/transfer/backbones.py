@@ -7,9 +7,13 @@ wraps it the way the Keras transfer-learning guide recommends::
 
     [0, 255] pixels -> family preprocessing -> base(training=False) -> pooling -> Dropout -> Dense
 
-``base(x, training=False)`` keeps the base's batch normalization in inference mode
-even after it is unfrozen for fine-tuning, so its statistics (learned on millions
-of images) are not overwritten by a few small batches.
+The base runs in inference mode even after it is unfrozen for fine-tuning, so its
+batch-norm statistics (learned on millions of images) are not overwritten by a
+few small batches, and its dropout stays off. Note that in Keras 3 (checked with
+3.15) writing ``base(x, training=False)`` while building a functional model is
+*not* enough: ``fit`` calls the outer model with ``training=True`` and the
+functional graph passes that on to every layer, overriding the recorded
+``False``. :class:`InferenceMode` makes the ``training=False`` stick.
 """
 
 import difflib
@@ -170,10 +174,10 @@ def cut_below_head(model, cut_at=None):
         layer = model.get_layer(cut_at)
         return keras.Model(model.inputs, layer.output, name=f"{model.name}_to_{cut_at}"), _saved_mode(model)
 
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     preprocessing = [layer for layer in model.layers if isinstance(layer, BackbonePreprocessing)]
-    if len(nested) == 1 and preprocessing:
-        return nested[0], preprocessing[0].mode
+    nested = find_base(model)
+    if nested is not model and preprocessing:
+        return nested, preprocessing[0].mode
     feature_layers = [layer for layer in model.layers if _rank(layer) == 4]
     if not feature_layers:
         raise ConfigError(
@@ -219,8 +223,8 @@ def _head_input(backbone, weights, input_shape, cut_at, preprocessing):
         raise ConfigError(f"The backbone must take 1 or 3 channels. Received: base input {base_shape}")
     inputs = keras.Input(input_shape, name="images")
     x = BackbonePreprocessing(mode, channels=base_shape[-1], name="preprocessing")(inputs)
-    # training=False: batch normalization in the base stays in inference mode, frozen or not.
-    x = base(x, training=False)
+    # The base always runs with training=False: batch norm stays in inference mode, frozen or not.
+    x = InferenceMode(base, name=f"{base.name}_inference")(x)
     return inputs, x, base
 
 
@@ -294,7 +298,8 @@ def build_classifier(
         name: model name (default ``<base>_classifier``).
 
     Returns:
-        A ``keras.Model``; the base is its only nested ``keras.Model`` layer.
+        A ``keras.Model``; :func:`find_base` gives its backbone, which runs
+        inside an :class:`InferenceMode` layer.
 
     Raises:
         ConfigError: bad arguments or unknown backbone (with the list of choices).
@@ -328,5 +333,43 @@ def set_trainable(layer, value):
 
 def find_base(model):
     """Returns the backbone of a classifier made here (its nested model), else ``model`` itself."""
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    nested = [
+        layer.base if isinstance(layer, InferenceMode) else layer
+        for layer in model.layers
+        if isinstance(layer, (InferenceMode, keras.Model))
+    ]
     return nested[0] if len(nested) == 1 else model
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class InferenceMode(keras.layers.Layer):
+    """Calls a backbone with ``training=False``, whatever mode the outer model runs in.
+
+    Batch normalization inside then always uses (and never updates) its moving
+    statistics, and dropout inside stays off, also while the backbone's weights
+    are being fine-tuned. Its ``trainable`` flags are the backbone's own.
+
+    Args:
+        base: the backbone ``keras.Model``.
+        **kwargs: ``keras.layers.Layer`` arguments (``name``).
+    """
+
+    def __init__(self, base, **kwargs):
+        super().__init__(**kwargs)
+        self.base = base
+
+    def call(self, inputs):
+        # An explicit training argument wins over the call context that fit() sets.
+        return self.base(inputs, training=False)
+
+    def compute_output_shape(self, input_shape):
+        return self.base.compute_output_shape(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "base": keras.saving.serialize_keras_object(self.base)}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["base"] = keras.saving.deserialize_keras_object(config["base"])
+        return cls(**config)

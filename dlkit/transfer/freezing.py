@@ -102,6 +102,9 @@ def unfreeze(model, from_layer=None, top_n=None, fraction=None, keep_batchnorm_f
 
     if not model.trainable:
         model.trainable = True  # a frozen outer model would hide everything below it
+    for layer in model.layers:
+        if getattr(layer, "base", None) is base and not layer.trainable:
+            layer.trainable = True  # nor may the InferenceMode wrapper be frozen
     set_trainable(base, True)  # every nested layer; then freeze what was not asked for
     for layer in base.layers:
         if id(layer) not in chosen_ids:
@@ -182,7 +185,7 @@ def trainable_report(model):
         row.non_trainable_params += _size(layer.non_trainable_weights)
 
     for layer in model.layers:
-        if layer is base:
+        if layer is base or getattr(layer, "base", None) is base:
             for inner in base.layers:
                 if inner.weights:
                     add(block_of(inner.name), inner)

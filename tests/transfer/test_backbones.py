@@ -26,7 +26,7 @@ def small_saved_cnn(path):
 def test_keras_applications_name_builds_a_frozen_classifier():
     model = transfer.build_classifier("MobileNetV2", 4, input_shape=(32, 32, 3))
     assert [layer.name for layer in model.layers] == [
-        "images", "preprocessing", "mobilenetv2_1.00_32", "avg_pool", "head_dropout", "predictions"
+        "images", "preprocessing", "mobilenetv2_1.00_32_inference", "avg_pool", "head_dropout", "predictions"
     ]
     base = transfer.find_base(model)
     assert base.trainable is False and base.output.shape[-1] == 1280
