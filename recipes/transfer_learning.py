@@ -178,7 +178,7 @@ def digits_mode(args, out):
                      epochs=pretrain_epochs, learning_rate=2e-3, verbose=0)
         pretrained_path = out / "pretrained_0-4.keras"
         pretrained.save(pretrained_path)
-        predictions = np.argmax(pretrained.predict(old_test_images / 255.0, verbose=0), axis=-1)
+        predictions = np.argmax(keras.ops.convert_to_numpy(pretrained(old_test_images / 255.0, training=False)), axis=-1)
         pretrained_accuracies.append(float(np.mean(predictions == old_test_labels)))
 
         # 2. The new task: digits 5-9 from a few shots each.
@@ -191,9 +191,11 @@ def digits_mode(args, out):
             return [TestAccuracy.make(test_images, test_labels, records[arm])]
 
         # Same architecture for all arms: the CNN's conv blocks, then flatten -> dropout -> dense.
+        # From scratch, batch norm trains as usual (live statistics); the pretrained arms keep
+        # the base in inference mode, as transfer learning should.
         keras.utils.set_random_seed(seed)
         scratch = transfer.build_classifier(small_cnn(shape, include_top=False), len(new), input_shape=shape,
-                                            freeze=False, pooling="flatten")
+                                            freeze=False, pooling="flatten", inference_mode=False)
         training.fit(scratch, train, epochs=epochs, learning_rate=args.learning_rate, callbacks=callbacks("scratch"), **common)
 
         keras.utils.set_random_seed(seed)
@@ -237,6 +239,7 @@ def digits_mode(args, out):
         **{f"{arm}_accuracy_std": float(np.std(results[arm])) for arm in ARMS},
         **{f"{arm}_accuracy_min": float(np.min(results[arm])) for arm in ARMS},
         **{f"{arm}_accuracy_max": float(np.max(results[arm])) for arm in ARMS},
+        **{f"{arm}_accuracy_per_seed": " ".join(f"{value:.3f}" for value in results[arm]) for arm in ARMS},
         "pretrained_old_classes_accuracy": float(np.mean(pretrained_accuracies)),
         "test_examples": int(len(test_labels)),
         "epochs": epochs,

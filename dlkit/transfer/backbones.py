@@ -204,7 +204,7 @@ def _saved_mode(model):
     return mode_for(model.name)
 
 
-def _head_input(backbone, weights, input_shape, cut_at, preprocessing):
+def _head_input(backbone, weights, input_shape, cut_at, preprocessing, inference_mode=True):
     """Input -> preprocessing -> base(training=False); returns ``(inputs, features, base)``."""
     input_shape = tuple(input_shape)
     if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
@@ -223,8 +223,11 @@ def _head_input(backbone, weights, input_shape, cut_at, preprocessing):
         raise ConfigError(f"The backbone must take 1 or 3 channels. Received: base input {base_shape}")
     inputs = keras.Input(input_shape, name="images")
     x = BackbonePreprocessing(mode, channels=base_shape[-1], name="preprocessing")(inputs)
-    # The base always runs with training=False: batch norm stays in inference mode, frozen or not.
-    x = InferenceMode(base, name=f"{base.name}_inference")(x)
+    if inference_mode:
+        # The base always runs with training=False: batch norm stays in inference mode, frozen or not.
+        x = InferenceMode(base, name=f"{base.name}_inference")(x)
+    else:
+        x = base(x)
     return inputs, x, base
 
 
@@ -269,6 +272,7 @@ def build_classifier(
     cut_at=None,
     classifier_activation="softmax",
     name=None,
+    inference_mode=True,
 ):
     """Builds a classifier on a (pretrained) backbone, ready for transfer learning.
 
@@ -296,6 +300,9 @@ def build_classifier(
             a named backbone, or where to cut a saved model).
         classifier_activation: activation of ``predictions`` (``None`` for logits).
         name: model name (default ``<base>_classifier``).
+        inference_mode: run the base with ``training=False`` always (see
+            :class:`InferenceMode`). ``False`` lets it follow the outer model,
+            e.g. to train the same architecture from scratch with live batch norm.
 
     Returns:
         A ``keras.Model``; :func:`find_base` gives its backbone, which runs
@@ -309,7 +316,7 @@ def build_classifier(
         raise ConfigError(f"num_classes must be >= 1. Received: num_classes={num_classes}")
     if not 0 <= dropout < 1:
         raise ConfigError(f"dropout must be in [0, 1). Received: dropout={dropout}")
-    inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing)
+    inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing, inference_mode)
     set_trainable(base, not freeze)
     x = _pool(x, pooling)
     if dropout:

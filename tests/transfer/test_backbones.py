@@ -131,3 +131,14 @@ def test_bad_arguments_are_refused(tmp_path):
         transfer.build_classifier(str(tmp_path / "missing.keras"), 2)
     with pytest.raises(ConfigError, match="pooling='median'"):
         transfer.build_classifier("vgg_tiny", 2, input_shape=(32, 32, 3), pooling="median")
+
+
+def test_inference_mode_can_be_turned_off_for_training_from_scratch():
+    wrapped = transfer.build_classifier("vgg_tiny", 2, input_shape=(32, 32, 3), freeze=False, dropout=0)
+    plain = transfer.build_classifier("vgg_tiny", 2, input_shape=(32, 32, 3), freeze=False, dropout=0, inference_mode=False)
+    assert isinstance(wrapped.layers[2], transfer.InferenceMode) and wrapped.layers[2].base is transfer.find_base(wrapped)
+    assert plain.layers[2] is transfer.find_base(plain) and isinstance(plain.layers[2], keras.Model)
+    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    # In training mode the plain base uses batch statistics; the wrapped one ignores the outer mode.
+    np.testing.assert_allclose(wrapped(images, training=True), wrapped(images, training=False), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(plain(images, training=True), plain(images, training=False), atol=1e-4)
