@@ -230,7 +230,8 @@ def digits_mode(args, out):
         chance=1 / len(new),
     )
     plot_learning_curves({labels[arm]: np.mean(curves[arm], axis=0) for arm in ARMS}, out / "test_accuracy_by_epoch.png",
-                         epochs // 2, f"Digits 5-9, {args.shots} shots: held-out accuracy while training")
+                         epochs // 2, f"Digits 5-9, {args.shots} shots: held-out accuracy while training"
+                         + (f"\n(mean of {repeats} seeds)" if repeats > 1 else ""))
     metrics = {
         "mode": "digits",
         "shots": args.shots,
