@@ -172,7 +172,7 @@ def cut_below_head(model, cut_at=None):
         if cut_at not in names:
             raise ConfigError(f"Layer to cut at not found; layers are: {', '.join(names)}. Received: cut_at={cut_at!r}")
         layer = model.get_layer(cut_at)
-        return keras.Model(model.inputs, layer.output, name=f"{model.name}_to_{cut_at}"), _saved_mode(model)
+        return keras.Model(_single(model.inputs), layer.output, name=f"{model.name}_to_{cut_at}"), _saved_mode(model)
 
     preprocessing = [layer for layer in model.layers if isinstance(layer, BackbonePreprocessing)]
     nested = find_base(model)
@@ -187,7 +187,12 @@ def cut_below_head(model, cut_at=None):
     last = feature_layers[-1]
     if last is model.layers[-1]:
         return model, _saved_mode(model)  # already a headless base
-    return keras.Model(model.inputs, last.output, name=f"{model.name}_to_{last.name}"), _saved_mode(model)
+    return keras.Model(_single(model.inputs), last.output, name=f"{model.name}_to_{last.name}"), _saved_mode(model)
+
+
+def _single(inputs):
+    """One input tensor rather than a one-element list, so the cut model is called with a plain tensor."""
+    return inputs[0] if len(inputs) == 1 else inputs
 
 
 def _rank(layer):

@@ -31,7 +31,6 @@ def pretrained_run(tmp_path_factory):
     return out, transfer_learning.main(["--mode", "pretrained", "--quick", "--out", str(out)])
 
 
-@pytest.mark.slow
 def test_digits_pretrained_features_beat_scratch_by_10_points(digits_run):
     out, metrics = digits_run
     assert metrics["shots"] == 10 and metrics["mode"] == "digits"
@@ -55,7 +54,6 @@ def test_saved_pretrained_model_scores_what_the_run_reported(digits_run):
     assert float(np.mean(predictions == labels)) == pytest.approx(metrics["pretrained_old_classes_accuracy"], abs=0.01)
 
 
-@pytest.mark.slow
 def test_pretrained_vgg16_beats_random_init_by_15_points(pretrained_run):
     out, metrics = pretrained_run
     assert metrics["pretrained_accuracy"] >= metrics["random_init_accuracy"] + 0.15
