@@ -18,6 +18,8 @@ from dlkit.transfer.backbones import find_base, set_trainable  # noqa: F401  (re
 
 HEAD_BLOCK = "head"
 BLOCK_PATTERN = re.compile(r"^(.*?block_?\d+[a-z]?)")
+STEM_PATTERN = re.compile(r"^(conv\d+)_")
+EXPANDED_PATTERN = re.compile(r"^(expanded_conv)")
 
 
 def walk_layers(layer):
@@ -117,9 +119,18 @@ def unfreeze(model, from_layer=None, top_n=None, fraction=None, keep_batchnorm_f
 
 
 def block_of(layer_name):
-    """The block a layer belongs to by its name: ``block1_conv2`` -> ``block1``, ``conv2_block1_out`` -> ``conv2_block1``."""
-    match = BLOCK_PATTERN.match(layer_name)
-    return match.group(1) if match else layer_name
+    """The block a layer belongs to by its name.
+
+    ``block1_conv2`` -> ``block1``, ``conv2_block1_out`` -> ``conv2_block1``,
+    ``block_16_project`` -> ``block_16``, ``conv1_bn`` -> ``conv1`` (ResNet's
+    stem), ``expanded_conv_project_BN`` -> ``expanded_conv`` (MobileNetV2's
+    first block); any other name is its own block.
+    """
+    for pattern in (BLOCK_PATTERN, STEM_PATTERN, EXPANDED_PATTERN):
+        match = pattern.match(layer_name)
+        if match:
+            return match.group(1)
+    return layer_name
 
 
 @dataclasses.dataclass

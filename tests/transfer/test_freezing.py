@@ -92,4 +92,6 @@ def test_block_names():
     assert transfer.block_of("block1_conv2") == "block1"
     assert transfer.block_of("conv2_block1_out") == "conv2_block1"
     assert transfer.block_of("block_16_project") == "block_16"
+    assert transfer.block_of("conv1_bn") == "conv1"
+    assert transfer.block_of("expanded_conv_project_BN") == "expanded_conv"
     assert transfer.block_of("predictions") == "predictions"
