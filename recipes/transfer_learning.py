@@ -43,16 +43,22 @@ MODES = ("digits", "pretrained", "custom")
 
 def parse_args(argv=None):
     parser = cli.recipe_parser("transfer_learning", __doc__)
-    parser.add_argument("--mode", choices=MODES, default=None, help="default: custom when --dataset is given, else digits")
+    parser.add_argument(
+        "--mode", choices=MODES, default=None, help="default: custom when --dataset is given, else digits"
+    )
     parser.add_argument("--shots", type=int, default=10, help="digits mode: labelled images per new class (default 10)")
-    parser.add_argument("--repeats", type=int, default=None, help="digits mode: seeds to average (default 5, --quick 1)")
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="digits mode: seeds to average (default 5, --quick 1)"
+    )
     parser.add_argument("--backbone", default="mobilenet_v2", help="dlkit or keras.applications name, or a .keras file")
     parser.add_argument("--weights", default=None, help="None, imagenet, vgg16-hed, or a weights file")
     parser.add_argument("--dataset", default=None, help="an image folder (one sub-folder per class) or a TFDS name")
     parser.add_argument("--image-size", type=int, default=None, help="resize images to N x N")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="head / from-scratch learning rate")
     parser.add_argument("--fine-tune-learning-rate", type=float, default=None, help="default: learning rate / 10")
-    parser.add_argument("--fine-tune-fraction", type=float, default=None, help="share of the base to unfreeze (default all)")
+    parser.add_argument(
+        "--fine-tune-fraction", type=float, default=None, help="share of the base to unfreeze (default all)"
+    )
     parser.add_argument("--head-epochs", type=int, default=None, help="custom mode: epochs on the frozen base")
     args = parser.parse_args(argv)
     if args.mode is None:
@@ -89,7 +95,9 @@ def small_cnn(input_shape=(16, 16, 1), num_classes=5, include_top=True, name="di
     for block, filters in enumerate((32, 64), start=1):
         for index in (1, 2):
             x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{block}_conv{index}")(x)
-            x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn{index}")(x)  # few steps: fast statistics
+            x = keras.layers.BatchNormalization(momentum=0.9, name=f"block{block}_bn{index}")(
+                x
+            )  # few steps: fast statistics
             x = keras.layers.Activation("relu", name=f"block{block}_relu{index}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     if include_top:
@@ -104,7 +112,9 @@ def few_shot(images, labels, shots, seed):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    keep = np.concatenate([rng.choice(np.flatnonzero(labels == label), shots, replace=False) for label in np.unique(labels)])
+    keep = np.concatenate(
+        [rng.choice(np.flatnonzero(labels == label), shots, replace=False) for label in np.unique(labels)]
+    )
     return images[keep], labels[keep]
 
 
@@ -153,8 +163,10 @@ def digits_mode(args, out):
         raise ConfigError(f"--epochs must be >= 2 in digits mode (head phase + fine-tuning phase). Received: {epochs}")
 
     def arrays(splits, classes):
-        parts = [data.load("digits", split, image_size=size, batch_size=None, classes=classes, normalize=False)[0]
-                 for split in splits]
+        parts = [
+            data.load("digits", split, image_size=size, batch_size=None, classes=classes, normalize=False)[0]
+            for split in splits
+        ]
         images, labels = zip(*(pair for part in parts for pair in part.as_numpy_iterator()))
         return np.stack(images), np.asarray(labels, np.int32) - min(classes)
 
@@ -174,11 +186,18 @@ def digits_mode(args, out):
         # 1. Pretrain on the old classes (inputs in [0, 1]) and save, like any model someone shares.
         keras.utils.set_random_seed(seed)
         pretrained = small_cnn(shape, len(old))
-        training.fit(pretrained, dataset_of(old_images / 255.0, old_labels, 32, True, seed),
-                     epochs=pretrain_epochs, learning_rate=2e-3, verbose=0)
+        training.fit(
+            pretrained,
+            dataset_of(old_images / 255.0, old_labels, 32, True, seed),
+            epochs=pretrain_epochs,
+            learning_rate=2e-3,
+            verbose=0,
+        )
         pretrained_path = out / "pretrained_0-4.keras"
         pretrained.save(pretrained_path)
-        predictions = np.argmax(keras.ops.convert_to_numpy(pretrained(old_test_images / 255.0, training=False)), axis=-1)
+        predictions = np.argmax(
+            keras.ops.convert_to_numpy(pretrained(old_test_images / 255.0, training=False)), axis=-1
+        )
         pretrained_accuracies.append(float(np.mean(predictions == old_test_labels)))
 
         # 2. The new task: digits 5-9 from a few shots each.
@@ -194,13 +213,23 @@ def digits_mode(args, out):
         # From scratch, batch norm trains as usual (live statistics); the pretrained arms keep
         # the base in inference mode, as transfer learning should.
         keras.utils.set_random_seed(seed)
-        scratch = transfer.build_classifier(small_cnn(shape, include_top=False), len(new), input_shape=shape,
-                                            freeze=False, pooling="flatten", inference_mode=False)
-        training.fit(scratch, train, epochs=epochs, learning_rate=args.learning_rate, callbacks=callbacks("scratch"), **common)
+        scratch = transfer.build_classifier(
+            small_cnn(shape, include_top=False),
+            len(new),
+            input_shape=shape,
+            freeze=False,
+            pooling="flatten",
+            inference_mode=False,
+        )
+        training.fit(
+            scratch, train, epochs=epochs, learning_rate=args.learning_rate, callbacks=callbacks("scratch"), **common
+        )
 
         keras.utils.set_random_seed(seed)
         frozen = transfer.build_classifier(str(pretrained_path), len(new), input_shape=shape, pooling="flatten")
-        training.fit(frozen, train, epochs=epochs, learning_rate=args.learning_rate, callbacks=callbacks("frozen"), **common)
+        training.fit(
+            frozen, train, epochs=epochs, learning_rate=args.learning_rate, callbacks=callbacks("frozen"), **common
+        )
 
         keras.utils.set_random_seed(seed)
         tuned = transfer.build_classifier(str(pretrained_path), len(new), input_shape=shape, pooling="flatten")
@@ -229,9 +258,13 @@ def digits_mode(args, out):
         spread={labels[arm]: float(np.std(results[arm])) for arm in ARMS} if repeats > 1 else None,
         chance=1 / len(new),
     )
-    plot_learning_curves({labels[arm]: np.mean(curves[arm], axis=0) for arm in ARMS}, out / "test_accuracy_by_epoch.png",
-                         epochs // 2, f"Digits 5-9, {args.shots} shots: held-out accuracy while training"
-                         + (f"\n(mean of {repeats} seeds)" if repeats > 1 else ""))
+    plot_learning_curves(
+        {labels[arm]: np.mean(curves[arm], axis=0) for arm in ARMS},
+        out / "test_accuracy_by_epoch.png",
+        epochs // 2,
+        f"Digits 5-9, {args.shots} shots: held-out accuracy while training"
+        + (f"\n(mean of {repeats} seeds)" if repeats > 1 else ""),
+    )
     metrics = {
         "mode": "digits",
         "shots": args.shots,
@@ -247,7 +280,10 @@ def digits_mode(args, out):
         "seconds": round(time.perf_counter() - started, 2),
     }
     return cli.finish_run(
-        out, metrics, ["scratch_accuracy", "frozen_accuracy", "finetuned_accuracy", "shots", "seconds"], recipe="transfer_learning"
+        out,
+        metrics,
+        ["scratch_accuracy", "frozen_accuracy", "finetuned_accuracy", "shots", "seconds"],
+        recipe="transfer_learning",
     )
 
 
@@ -290,12 +326,24 @@ def plot_comparison(values, path, title, spread=None, chance=None):
 
     figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
     errors = [100 * spread[key] for key in values] if spread else None
-    bars = axes.bar(list(values), [100 * value for value in values.values()], color=COLORS[: len(values)], width=0.6,
-                    yerr=errors, capsize=6, ecolor="#333333")
+    bars = axes.bar(
+        list(values),
+        [100 * value for value in values.values()],
+        color=COLORS[: len(values)],
+        width=0.6,
+        yerr=errors,
+        capsize=6,
+        ecolor="#333333",
+    )
     for bar, (key, value) in zip(bars, values.items()):
         label = f"{100 * value:.1f}%" + (f" ± {100 * spread[key]:.1f}" if spread else "")
-        axes.text(bar.get_x() + bar.get_width() / 2, 100 * value + (100 * spread[key] if spread else 0) + 2, label,
-                  ha="center", fontsize=10)
+        axes.text(
+            bar.get_x() + bar.get_width() / 2,
+            100 * value + (100 * spread[key] if spread else 0) + 2,
+            label,
+            ha="center",
+            fontsize=10,
+        )
     if chance is not None:
         axes.axhline(100 * chance, color="#666666", linestyle="--", linewidth=1)
         axes.text(len(values) - 0.5, 100 * chance + 1.5, "chance", ha="right", color="#666666", fontsize=9)
@@ -338,15 +386,30 @@ def pretrained_mode(args, out):
         keras.utils.set_random_seed(args.seed)
         # Mid-level features (block4, max-pooled): at 64x64 block5 sees 4x4 maps, and block4 transfers best.
         extractor = transfer.build_feature_extractor(
-            "vgg16", weights=weights, input_shape=(size, size, 3), cut_at="block4_pool", pooling="max", name=f"vgg16_{arm}"
+            "vgg16",
+            weights=weights,
+            input_shape=(size, size, 3),
+            cut_at="block4_pool",
+            pooling="max",
+            name=f"vgg16_{arm}",
         )
         cache = out / "features" / f"{arm}_{size}px_seed{args.seed}"
-        train_features, _ = transfer.extract_features(extractor, batches(train_images), cache=f"{cache}_train{len(train_images)}.npz")
-        test_features, _ = transfer.extract_features(extractor, batches(test_images), cache=f"{cache}_test{len(test_images)}.npz")
+        train_features, _ = transfer.extract_features(
+            extractor, batches(train_images), cache=f"{cache}_train{len(train_images)}.npz"
+        )
+        test_features, _ = transfer.extract_features(
+            extractor, batches(test_images), cache=f"{cache}_test{len(test_images)}.npz"
+        )
         # Standardize with the training statistics: random features are tiny, and this is fair to both arms.
         mean, std = train_features.mean(axis=0), train_features.std(axis=0) + 1e-6
         result = transfer.train_head(
-            (train_features - mean) / std, train_labels, len(class_names), epochs=epochs, batch_size=16, seed=args.seed, verbose=0
+            (train_features - mean) / std,
+            train_labels,
+            len(class_names),
+            epochs=epochs,
+            batch_size=16,
+            seed=args.seed,
+            verbose=0,
         )
         probabilities = result.model.predict((test_features - mean) / std, verbose=0)
         accuracies[arm] = float(np.mean(np.argmax(probabilities, axis=-1) == test_labels))
@@ -369,7 +432,9 @@ def pretrained_mode(args, out):
         "image_size": size,
         "seconds": round(time.perf_counter() - started, 2),
     }
-    return cli.finish_run(out, metrics, ["pretrained_accuracy", "random_init_accuracy", "seconds"], recipe="transfer_learning")
+    return cli.finish_run(
+        out, metrics, ["pretrained_accuracy", "random_init_accuracy", "seconds"], recipe="transfer_learning"
+    )
 
 
 def plot_crops(images, labels, class_names, path, per_class=4):
@@ -380,7 +445,9 @@ def plot_crops(images, labels, class_names, path, per_class=4):
     import matplotlib.pyplot as plt
     import numpy as np
 
-    figure, axes = plt.subplots(len(class_names), per_class, figsize=(1.3 * per_class + 1.6, 1.3 * len(class_names)), dpi=80)
+    figure, axes = plt.subplots(
+        len(class_names), per_class, figsize=(1.3 * per_class + 1.6, 1.3 * len(class_names)), dpi=80
+    )
     for row, name in enumerate(class_names):
         members = np.flatnonzero(labels == row)[:per_class]
         for column in range(per_class):
@@ -388,7 +455,9 @@ def plot_crops(images, labels, class_names, path, per_class=4):
             axis.axis("off")
             if column < len(members):
                 axis.imshow(images[members[column]].astype(np.uint8))
-        axes[row, 0].text(-0.1, 0.5, name.replace("_", " "), transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9)
+        axes[row, 0].text(
+            -0.1, 0.5, name.replace("_", " "), transform=axes[row, 0].transAxes, ha="right", va="center", fontsize=9
+        )
     figure.suptitle("Training crops (grey, random lighting), one row per photo", fontsize=10)
     figure.tight_layout()
     figure.savefig(path)
@@ -416,7 +485,9 @@ def custom_mode(args, out):
         raise ConfigError(f"--head-epochs must be between 1 and --epochs - 1. Received: {head_epochs} of {epochs}")
     batch_size = args.batch_size or 32
     base, mode = transfer.load_backbone(args.backbone, weights=args.weights, input_shape=(size, size, 3))
-    options = dict(image_size=size, batch_size=batch_size, data_dir=args.data_dir, seed=args.seed, channels=3, normalize=False)
+    options = dict(
+        image_size=size, batch_size=batch_size, data_dir=args.data_dir, seed=args.seed, channels=3, normalize=False
+    )
     train, info = data.load(args.dataset, "train", **options)
     dev, _ = data.load(args.dataset, "dev", **options)
     test, _ = data.load(args.dataset, "test", **options)

@@ -7,8 +7,9 @@ and ``immunohistochemistry`` (``skimage.data``). Each photo is cut into a grid o
 tiles coloured like a chessboard; training crops come from the "black" tiles and
 test crops from the "white" ones, so no test pixel was ever seen in training.
 Crops are random squares (60-100% of a tile's shorter side), randomly
-mirrored, resized to ``image_size``, optionally grey and with random lighting. It is a texture / content recognition task
-on real images, which pretrained features solve far better than random ones.
+mirrored, resized to ``image_size``, optionally grey and with random lighting.
+It is a texture / content recognition task on real images, which pretrained
+features solve far better than random ones.
 """
 
 import numpy as np

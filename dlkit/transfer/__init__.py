@@ -30,7 +30,14 @@ from dlkit.transfer.backbones import (  # noqa: F401
 )
 from dlkit.transfer.features import attach_head, extract_features, feature_head, train_head  # noqa: F401
 from dlkit.transfer.fine_tuning import FineTuneResult, fine_tune  # noqa: F401
-from dlkit.transfer.freezing import TrainableReport, block_of, freeze, set_trainable, trainable_report, unfreeze  # noqa: F401
+from dlkit.transfer.freezing import (  # noqa: F401
+    TrainableReport,
+    block_of,
+    freeze,
+    set_trainable,
+    trainable_report,
+    unfreeze,
+)
 from dlkit.transfer import optimizers  # noqa: F401,E402
 from dlkit.transfer.optimizers import LayerwiseAdam, LayerwiseSGD, layer_decay_multipliers  # noqa: F401
 from dlkit.transfer.preprocessing import BackbonePreprocessing, mode_for  # noqa: F401

@@ -140,7 +140,9 @@ def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None
         try:
             base = build(include_top=False, weights="imagenet", input_shape=shape)
         except Exception as error:  # URL, hash and shape errors all mean "no weights"
-            raise WeightsError(f"keras.applications.{application} could not provide ImageNet weights: {error}. {received}") from error
+            raise WeightsError(
+                f"keras.applications.{application} could not provide ImageNet weights: {error}. {received}"
+            ) from error
     else:
         base = build(include_top=False, weights=None, input_shape=shape)
         weights_module.load_into(base, weights)
@@ -326,7 +328,9 @@ def build_classifier(
     x = _pool(x, pooling)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-    outputs = keras.layers.Dense(int(num_classes), activation=classifier_activation, dtype="float32", name="predictions")(x)
+    outputs = keras.layers.Dense(
+        int(num_classes), activation=classifier_activation, dtype="float32", name="predictions"
+    )(x)
     return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")
 
 

@@ -103,8 +103,19 @@ def feature_head(feature_dim, num_classes, dropout=0.2, name="head"):
     return keras.Model(inputs, outputs, name=name)
 
 
-def train_head(features, labels, num_classes, *, dropout=0.2, epochs=30, batch_size=32, learning_rate=1e-3,
-               validation=None, seed=0, **fit_options):
+def train_head(
+    features,
+    labels,
+    num_classes,
+    *,
+    dropout=0.2,
+    epochs=30,
+    batch_size=32,
+    learning_rate=1e-3,
+    validation=None,
+    seed=0,
+    **fit_options,
+):
     """Trains :func:`feature_head` on cached features with :func:`dlkit.training.fit`.
 
     Args:

@@ -115,7 +115,8 @@ def fine_tune(
     base = find_base(model)
     if base is model:
         raise ConfigError(
-            f"fine_tune needs a classifier with a nested backbone (from build_classifier). Received: model={model.name!r}"
+            "fine_tune needs a classifier with a nested backbone (from build_classifier). "
+            f"Received: model={model.name!r}"
         )
 
     head_history = {}
@@ -142,7 +143,9 @@ def fine_tune(
     if layer_multipliers is not None:
         kinds = {"adam": LayerwiseAdam, "sgd": LayerwiseSGD}
         if optimizer not in kinds:
-            raise ConfigError(f"Per-layer learning rates need optimizer 'adam' or 'sgd'. Received: optimizer={optimizer!r}")
+            raise ConfigError(
+                f"Per-layer learning rates need optimizer 'adam' or 'sgd'. Received: optimizer={optimizer!r}"
+            )
         extra = {"momentum": fit_options.get("momentum", 0.9)} if optimizer == "sgd" else {}
         phase_two_optimizer = kinds[optimizer](
             learning_rate=fine_tune_learning_rate, layer_multipliers=layer_multipliers, **extra

@@ -72,7 +72,11 @@ def unfreeze(model, from_layer=None, top_n=None, fraction=None, keep_batchnorm_f
         ConfigError: more than one selector, an unknown layer name, or a count
             out of range.
     """
-    given = [key for key, value in (("from_layer", from_layer), ("top_n", top_n), ("fraction", fraction)) if value is not None]
+    given = [
+        key
+        for key, value in (("from_layer", from_layer), ("top_n", top_n), ("fraction", fraction))
+        if value is not None
+    ]
     if len(given) > 1:
         raise ConfigError(f"Pass at most one of from_layer, top_n, fraction. Received: {', '.join(given)}")
     base = find_base(model)
@@ -84,20 +88,24 @@ def unfreeze(model, from_layer=None, top_n=None, fraction=None, keep_batchnorm_f
     if from_layer is not None:
         names = [layer.name for layer in base.layers]
         if from_layer not in names:
-            raise ConfigError(f"Layer not found in {base.name}; its layers are: {', '.join(names)}. Received: from_layer={from_layer!r}")
+            raise ConfigError(
+                f"Layer not found in {base.name}; its layers are: {', '.join(names)}. "
+                f"Received: from_layer={from_layer!r}"
+            )
         start = names.index(from_layer)
         later = {layer.name for layer in base.layers[start:]}
         chosen = [layer for layer in candidates if layer.name in later]
     elif top_n is not None:
         if not 0 <= int(top_n) <= len(candidates):
             raise ConfigError(
-                f"top_n must be between 0 and the {len(candidates)} unfreezable layers of {base.name}. Received: top_n={top_n}"
+                f"top_n must be between 0 and the {len(candidates)} unfreezable layers of {base.name}. "
+                f"Received: top_n={top_n}"
             )
-        chosen = candidates[len(candidates) - int(top_n):]
+        chosen = candidates[len(candidates) - int(top_n) :]
     elif fraction is not None:
         if not 0 < fraction <= 1:
             raise ConfigError(f"fraction must be in (0, 1]. Received: fraction={fraction}")
-        chosen = candidates[len(candidates) - math.ceil(fraction * len(candidates)):]
+        chosen = candidates[len(candidates) - math.ceil(fraction * len(candidates)) :]
     else:
         chosen = candidates
     chosen_ids = {id(layer) for layer in chosen}
@@ -157,13 +165,17 @@ class TrainableReport:
 
     def __str__(self):
         width = max([len("block"), *(len(row.block) for row in self.blocks)])
-        lines = [f"{'block':<{width}}  {'layers':>6}  {'trainable':>9}  {'trainable params':>16}  {'frozen params':>13}"]
+        lines = [
+            f"{'block':<{width}}  {'layers':>6}  {'trainable':>9}  {'trainable params':>16}  {'frozen params':>13}"
+        ]
         for row in self.blocks:
             lines.append(
                 f"{row.block:<{width}}  {row.layers:>6}  {row.trainable_layers:>9}  "
                 f"{row.trainable_params:>16,}  {row.non_trainable_params:>13,}"
             )
-        lines.append(f"{'total':<{width}}  {'':>6}  {'':>9}  {self.trainable_params:>16,}  {self.non_trainable_params:>13,}")
+        lines.append(
+            f"{'total':<{width}}  {'':>6}  {'':>9}  {self.trainable_params:>16,}  {self.non_trainable_params:>13,}"
+        )
         return "\n".join(lines)
 
 

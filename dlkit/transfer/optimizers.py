@@ -100,4 +100,4 @@ def layer_decay_multipliers(model, decay):
     for layer in find_base(model).layers:
         if layer.trainable_weights and block_of(layer.name) not in blocks:
             blocks.append(block_of(layer.name))
-    return {block: decay ** depth for depth, block in enumerate(reversed(blocks))}
+    return {block: decay**depth for depth, block in enumerate(reversed(blocks))}

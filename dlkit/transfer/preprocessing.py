@@ -65,7 +65,9 @@ def mode_for(name, default="scale"):
 
 def check_mode(mode):
     if mode not in MODES:
-        raise ConfigError(f"preprocessing must be one of {', '.join(MODES)} or 'auto'. Received: preprocessing={mode!r}")
+        raise ConfigError(
+            f"preprocessing must be one of {', '.join(MODES)} or 'auto'. Received: preprocessing={mode!r}"
+        )
     return mode
 
 

@@ -68,13 +68,29 @@ def test_your_data_mode_on_tfds_mock_data(monkeypatch, tmp_path):
     monkeypatch.setattr(tfds_source, "network_available", lambda *args, **kwargs: True)
     out = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=24, data_dir=str(tmp_path / "tfds")):
-        metrics = transfer_learning.main([
-            "--dataset", "tf_flowers", "--backbone", "vgg_tiny", "--image-size", "32", "--epochs", "2",
-            "--batch-size", "8", "--data-dir", str(tmp_path / "tfds"), "--out", str(out),
-        ])
+        metrics = transfer_learning.main(
+            [
+                "--dataset",
+                "tf_flowers",
+                "--backbone",
+                "vgg_tiny",
+                "--image-size",
+                "32",
+                "--epochs",
+                "2",
+                "--batch-size",
+                "8",
+                "--data-dir",
+                str(tmp_path / "tfds"),
+                "--out",
+                str(out),
+            ]
+        )
         from dlkit import data, evaluation
 
-        test, _ = data.load("tf_flowers", "test", image_size=32, channels=3, normalize=False, data_dir=str(tmp_path / "tfds"))
+        test, _ = data.load(
+            "tf_flowers", "test", image_size=32, channels=3, normalize=False, data_dir=str(tmp_path / "tfds")
+        )
         model = keras.models.load_model(out / "model.keras")
         y_true, probabilities = evaluation.predict_classes(model, test)
     assert metrics["mode"] == "custom" and metrics["head_epochs"] == 1 and metrics["unfrozen_layers"] == 13
@@ -87,8 +103,18 @@ def test_your_data_mode_on_tfds_mock_data(monkeypatch, tmp_path):
 def test_imagenet_weights_offline_exit_2_with_one_line(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(pretrained, "host_reachable", lambda *args, **kwargs: (False, "OSError: offline (test)"))
-    argv = ["--backbone", "mobilenet_v2", "--weights", "imagenet", "--dataset", "tf_flowers", "--image-size", "96",
-            "--out", str(tmp_path / "run")]
+    argv = [
+        "--backbone",
+        "mobilenet_v2",
+        "--weights",
+        "imagenet",
+        "--dataset",
+        "tf_flowers",
+        "--image-size",
+        "96",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     assert cli.run(transfer_learning.main, argv) == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ImageNet weights for mobilenet_v2") and "cannot be reached" in error

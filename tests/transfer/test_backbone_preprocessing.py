@@ -30,7 +30,9 @@ def test_modes_equal_keras_applications(pixels, mode, reference):
 
 
 def test_scale_mode_gives_unit_range(pixels):
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(BackbonePreprocessing("scale")(pixels)), pixels / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(BackbonePreprocessing("scale")(pixels)), pixels / 255.0, rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,12 @@ def small_saved_cnn(path):
 def test_keras_applications_name_builds_a_frozen_classifier():
     model = transfer.build_classifier("MobileNetV2", 4, input_shape=(32, 32, 3))
     assert [layer.name for layer in model.layers] == [
-        "images", "preprocessing", "mobilenetv2_1.00_32_inference", "avg_pool", "head_dropout", "predictions"
+        "images",
+        "preprocessing",
+        "mobilenetv2_1.00_32_inference",
+        "avg_pool",
+        "head_dropout",
+        "predictions",
     ]
     base = transfer.find_base(model)
     assert base.trainable is False and base.output.shape[-1] == 1280
@@ -83,7 +88,9 @@ def test_classifier_save_and_load_predict_identically(tmp_path):
     images = np.random.default_rng(1).uniform(0, 255, (4, 32, 32, 1)).astype("float32")
     model.save(tmp_path / "model.keras")
     loaded = keras.models.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-6, atol=1e-7
+    )
 
 
 def test_offline_vgg16_weights_load_into_all_13_conv_layers():
@@ -135,8 +142,12 @@ def test_bad_arguments_are_refused(tmp_path):
 
 def test_inference_mode_can_be_turned_off_for_training_from_scratch():
     wrapped = transfer.build_classifier("vgg_tiny", 2, input_shape=(32, 32, 3), freeze=False, dropout=0)
-    plain = transfer.build_classifier("vgg_tiny", 2, input_shape=(32, 32, 3), freeze=False, dropout=0, inference_mode=False)
-    assert isinstance(wrapped.layers[2], transfer.InferenceMode) and wrapped.layers[2].base is transfer.find_base(wrapped)
+    plain = transfer.build_classifier(
+        "vgg_tiny", 2, input_shape=(32, 32, 3), freeze=False, dropout=0, inference_mode=False
+    )
+    assert isinstance(wrapped.layers[2], transfer.InferenceMode) and wrapped.layers[2].base is transfer.find_base(
+        wrapped
+    )
     assert plain.layers[2] is transfer.find_base(plain) and isinstance(plain.layers[2], keras.Model)
     images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     # In training mode the plain base uses batch statistics; the wrapped one ignores the outer mode.

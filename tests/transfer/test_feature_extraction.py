@@ -59,13 +59,17 @@ def test_a_cache_from_another_extractor_is_recomputed(extractor, tmp_path):
 def test_feature_maps_are_pooled_and_unlabelled_data_works(tmp_path):
     base, _ = transfer.load_backbone("vgg_tiny", input_shape=(32, 32, 3))  # 4-D output
     maps = keras.ops.convert_to_numpy(base(IMAGES))
-    features, labels = transfer.extract_features(base, tf.data.Dataset.from_tensor_slices(IMAGES).batch(4), pooling="max")
+    features, labels = transfer.extract_features(
+        base, tf.data.Dataset.from_tensor_slices(IMAGES).batch(4), pooling="max"
+    )
     assert labels is None
     np.testing.assert_allclose(features, maps.max(axis=(1, 2)), rtol=1e-5, atol=1e-6)
 
 
 def test_head_trained_on_cached_features_attaches_to_its_extractor(extractor):
-    features, labels = transfer.extract_features(extractor, tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(5))
+    features, labels = transfer.extract_features(
+        extractor, tf.data.Dataset.from_tensor_slices((IMAGES, LABELS)).batch(5)
+    )
     result = transfer.train_head(features, labels, 3, epochs=2, verbose=0)
     full = transfer.attach_head(extractor, result.model)
     np.testing.assert_allclose(

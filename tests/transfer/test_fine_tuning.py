@@ -30,7 +30,9 @@ def batch_norm_state(model):
 
 def kernels(model):
     base = transfer.find_base(model)
-    return {layer.name: layer.get_weights()[0].copy() for layer in base.layers if isinstance(layer, keras.layers.Conv2D)}
+    return {
+        layer.name: layer.get_weights()[0].copy() for layer in base.layers if isinstance(layer, keras.layers.Conv2D)
+    }
 
 
 class OptimizerSpy(keras.callbacks.Callback):
@@ -85,7 +87,13 @@ def test_control_batch_norm_statistics_move_in_training_mode(model):
 def test_unfrozen_batch_norm_learns_scale_but_keeps_statistics(model):
     before = batch_norm_state(model)
     transfer.fine_tune(
-        model, tiny_data(), head_epochs=1, fine_tune_epochs=1, learning_rate=1e-2, keep_batchnorm_frozen=False, verbose=0
+        model,
+        tiny_data(),
+        head_epochs=1,
+        fine_tune_epochs=1,
+        learning_rate=1e-2,
+        keep_batchnorm_frozen=False,
+        verbose=0,
     )
     after = batch_norm_state(model)
     for path in before:
@@ -120,7 +128,13 @@ def test_recompiled_optimizer_sees_the_newly_trainable_variables(model, tmp_path
 def test_layer_multipliers_scale_the_fine_tuning_steps(model):
     before = kernels(model)
     transfer.fine_tune(
-        model, tiny_data(), head_epochs=1, fine_tune_epochs=1, top_n=2, layer_multipliers={"block5_conv3": 0.0}, verbose=0
+        model,
+        tiny_data(),
+        head_epochs=1,
+        fine_tune_epochs=1,
+        top_n=2,
+        layer_multipliers={"block5_conv3": 0.0},
+        verbose=0,
     )
     after = kernels(model)
     assert np.array_equal(after["block5_conv3"], before["block5_conv3"])  # trainable, but at rate 0

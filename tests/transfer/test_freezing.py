@@ -36,7 +36,9 @@ def test_top_n_unfreezes_exactly_the_last_n_layers_with_weights(model):
     names = transfer.unfreeze(model, top_n=3)
     assert names == conv_names(model)[-3:] == ["block5_conv1", "block5_conv2", "block5_conv3"]
     assert trainable_base_layers(model) == names  # batch norm stays frozen
-    batch_norms = [layer for layer in transfer.find_base(model).layers if isinstance(layer, keras.layers.BatchNormalization)]
+    batch_norms = [
+        layer for layer in transfer.find_base(model).layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
     assert batch_norms and not any(layer.trainable for layer in batch_norms)
 
 
