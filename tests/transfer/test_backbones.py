@@ -153,3 +153,12 @@ def test_inference_mode_can_be_turned_off_for_training_from_scratch():
     # In training mode the plain base uses batch statistics; the wrapped one ignores the outer mode.
     np.testing.assert_allclose(wrapped(images, training=True), wrapped(images, training=False), rtol=1e-5, atol=1e-6)
     assert not np.allclose(plain(images, training=True), plain(images, training=False), atol=1e-4)
+
+
+def test_classifier_under_mixed_precision_keeps_a_float32_output():
+    keras.config.set_dtype_policy("mixed_float16")  # tests/conftest.py restores float32 afterwards
+    model = transfer.build_classifier("vgg_tiny", 3, input_shape=(32, 32, 1))
+    assert transfer.find_base(model).layers[1].compute_dtype == "float16"
+    assert model.output.dtype == "float32"
+    probabilities = model.predict(np.full((2, 32, 32, 1), 128.0, "float32"), verbose=0)
+    np.testing.assert_allclose(probabilities.sum(axis=-1), 1.0, rtol=1e-5)
