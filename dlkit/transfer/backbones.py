@@ -126,7 +126,12 @@ def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None
     from dlkit import models
 
     if text in models.names():
-        base = models.build(text, include_top=False, weights=weights, input_shape=shape)
+        try:
+            base = models.build(text, include_top=False, weights=weights, input_shape=shape)
+        except WeightsError as error:
+            if weights != "imagenet":
+                raise
+            raise WeightsError(_with_offline_hint(str(error))) from error
         return _cut(base, cut_at), mode_for(text)
     application = _keras_application(text)
     if application is None:
@@ -147,6 +152,13 @@ def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None
         base = build(include_top=False, weights=None, input_shape=shape)
         weights_module.load_into(base, weights)
     return _cut(base, cut_at), mode_for(application)
+
+
+def _with_offline_hint(message):
+    """Adds the offline alternative to an ImageNet-weights error, before its ``Received:`` part."""
+    hint = f"Offline, backbone='vgg16' with weights='{weights_module.VGG16_HED_NAME}' needs no download. "
+    head, separator, tail = message.rpartition("Received:")
+    return f"{head}{hint}{separator}{tail}" if separator else f"{message} {hint}"
 
 
 def _cut(base, cut_at):

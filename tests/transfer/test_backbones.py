@@ -119,6 +119,7 @@ def test_imagenet_offline_fails_fast_and_clearly(monkeypatch, tmp_path, backbone
         transfer.build_classifier(backbone, 5, weights="imagenet", input_shape=(96, 96, 3))
     message = str(error.value)
     assert "cannot be reached" in message and str(tmp_path) in message and "Received:" in message
+    assert "weights='vgg16-hed'" in message  # the offline alternative is suggested
 
 
 def test_bad_backbone_name_lists_the_choices():
