@@ -143,6 +143,7 @@ def fit(
     validation=None,
     *,
     epochs=10,
+    initial_epoch=0,
     optimizer="adam",
     learning_rate=1e-3,
     schedule="constant",
@@ -175,6 +176,8 @@ def fit(
         validation: an optional batched dataset for validation.
         epochs: the total number of epochs (a resumed run counts the epochs
             finished before the interruption).
+        initial_epoch: the epoch to start counting from, to continue an
+            earlier call's epoch count (e.g. the second phase of fine-tuning).
         optimizer: ``"sgd"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` or an instance.
         learning_rate: initial learning rate.
         schedule: ``"constant"``, ``"exponential"``, ``"step"`` or ``"cosine"``.
@@ -210,15 +213,18 @@ def fit(
         ConfigError: inconsistent arguments.
         TrainingError: the loss became NaN or infinite.
     """
-    if epochs < 1:
-        raise ConfigError(f"epochs must be >= 1. Received: epochs={epochs}")
+    if epochs < 1 or not 0 <= initial_epoch < epochs:
+        raise ConfigError(
+            f"epochs must be >= 1 and 0 <= initial_epoch < epochs. Received: epochs={epochs}, "
+            f"initial_epoch={initial_epoch}"
+        )
     strategy = make_strategy(strategy)
     with strategy.scope():
         model = _materialize(model, strategy, mixed_precision)
         if compile:
             steps = _cardinality(train)
             rate = learning_rate_schedule(
-                schedule, learning_rate, epochs * (steps or 1), decay_rate, warmup_steps
+                schedule, learning_rate, (epochs - initial_epoch) * (steps or 1), decay_rate, warmup_steps
             )
             model.compile(
                 optimizer=make_optimizer(optimizer, rate, momentum, weight_decay),
@@ -259,7 +265,13 @@ def fit(
     started = time.perf_counter()
     try:
         model.fit(
-            train, validation_data=validation, epochs=epochs, callbacks=all_callbacks, verbose=verbose, shuffle=False
+            train,
+            validation_data=validation,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=all_callbacks,
+            verbose=verbose,
+            shuffle=False,
         )
     except RuntimeError as error:
         if "NaN" not in str(error) and "Inf" not in str(error):
