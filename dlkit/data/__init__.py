@@ -15,6 +15,7 @@ Images come out as float32 ``(height, width, channels)``: in ``[0, 1]`` when
 import dataclasses
 import importlib
 import os
+import re
 
 from dlkit.errors import ConfigError, DatasetError
 
@@ -26,6 +27,9 @@ BUILTINS = {
 }
 
 SPLITS = ("train", "dev", "test", "all")
+
+# "mnist", "imagenette/160px", "cifar10:3.0.2": a TFDS name unless such a folder exists.
+TFDS_NAME = re.compile(r"^[a-z][a-z0-9_]*(/[A-Za-z0-9_.+-]+)?(:[0-9.*]+)?$")
 
 
 @dataclasses.dataclass
@@ -111,7 +115,7 @@ def load(
         module_name, function_name = BUILTINS[name].split(":")
         loader = getattr(importlib.import_module(module_name), function_name)
         return loader(split, **common, **options)
-    if os.path.sep in str(name) or os.path.isdir(str(name)):
+    if os.path.isdir(str(name)) or not TFDS_NAME.match(str(name)):
         from dlkit.data import folders
 
         return folders.load_folder(name, split, skip_bad_images=skip_bad_images, **common, **options)

@@ -60,3 +60,16 @@ def test_network_check_is_false_for_a_closed_port():
 )
 def test_split_mapping(available, expected):
     assert tuple(tfds_source.split_spec(split, available) for split in ("train", "dev", "test")) == expected
+
+
+def test_tfds_names_with_a_config_are_not_taken_for_folders(monkeypatch, tmp_path):
+    # "imagenette/160px" contains a slash; it is a TFDS builder/config name unless such a folder exists.
+    monkeypatch.setattr(tfds_source, "network_available", lambda *args, **kwargs: False)
+    with pytest.raises(DatasetError) as error:
+        data.load("imagenette/160px", image_size=32, data_dir=str(tmp_path))
+    assert "'imagenette/160px'" in str(error.value) and "folder not found" not in str(error.value).lower()
+    folder = tmp_path / "photos" / "cats"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DatasetError, match="not found|no image|class"):
+        data.load("photos/cats", image_size=32)  # an existing relative folder stays a folder
