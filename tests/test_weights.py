@@ -54,6 +54,14 @@ def test_vgg16_hed_into_a_model_without_vgg_layers_raises():
         weights.load_vgg16_hed(model)
 
 
+@pytest.mark.parametrize("backbone", ["vgg19", "VGG19"])
+def test_vgg16_hed_refuses_a_vgg19_instead_of_leaving_three_convs_random(backbone):
+    from dlkit import transfer
+
+    with pytest.raises(WeightsError, match=r"block3_conv4, block4_conv4, block5_conv4"):
+        transfer.build_classifier(backbone, 3, weights="vgg16-hed", input_shape=(32, 32, 3))
+
+
 def test_vgg16_hed_file_lacking_a_group_raises(tmp_path):
     path = tmp_path / "partial.weights.h5"
     with h5py.File(path, "w") as file:
