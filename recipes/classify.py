@@ -72,12 +72,20 @@ def main(argv=None):
 
     from dlkit import data, evaluation, models, training
     from dlkit.data import augment
+    from dlkit.errors import ConfigError
 
     image_size = args.image_size or default_image_size(args.dataset)
     epochs = args.epochs or (10 if args.quick else 40)
     batch_size = args.batch_size or 32
     overrides = model_overrides(args.model_arg)
     models.get(args.model)  # fail fast on a bad name, before loading data
+    if overrides.get("aux_heads"):
+        # Three outputs need a label and a loss weight each; classify reports one softmax.
+        raise ConfigError(
+            "classify trains single-output models; train a GoogLeNet with aux_heads=True through "
+            "dlkit.training.fit(loss=inception.auxiliary_losses(), loss_weights=inception.auxiliary_loss_weights()) "
+            "(docs/model_zoo.md). Received: --model-arg aux_heads=True"
+        )
 
     # 1. Data: train (shuffled), dev for model selection, test held out until the end.
     options = dict(image_size=image_size, batch_size=batch_size, data_dir=args.data_dir, seed=args.seed)

@@ -62,6 +62,7 @@ def test_model_args_reach_the_builder(tmp_path):
         (["--model", "lenet7"], "Unknown model"),
         (["--dataset", "no_such_set_zz"], "Unknown dataset"),
         (["--model-arg", "oops"], "KEY=VALUE"),
+        (["--model", "googlenet_tiny", "--model-arg", "aux_heads=True"], "single-output"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(argv, expected, tmp_path, capsys):
