@@ -225,7 +225,8 @@ class MeanAveragePrecisionCallback(keras.callbacks.Callback):
         self.history = []
 
     def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every:
+        last = epoch + 1 == (self.params or {}).get("epochs")
+        if (epoch + 1) % self.every and not last:
             return
         from dlkit.detection.yolo import detect
 

@@ -66,3 +66,24 @@ def test_agrees_with_pycocotools():
     assert ours["map50_95"] == pytest.approx(evaluation.stats[0], abs=1e-6)
     coco50 = mean_average_precision(true, true_labels, pred, pred_labels, scores, classes, 0.5, "coco", "xyxy")[0]
     assert coco50 == pytest.approx(evaluation.stats[1], abs=1e-6)
+
+
+def test_map_callback_evaluates_every_n_epochs_and_after_the_last():
+    import keras
+
+    from dlkit.detection import yolo
+    from dlkit.detection.metrics import MeanAveragePrecisionCallback
+
+    anchors = np.array([[0.2, 0.2], [0.5, 0.5]], np.float32)
+    model = yolo.yolo_detector(input_size=(32, 32), anchors=anchors, num_classes=2,
+                               backbone_options={"widths": (8, 8), "final_width": 8})
+    images = np.random.default_rng(0).uniform(size=(4, 32, 32, 3)).astype(np.float32)
+    boxes = np.tile(np.array([[[0.1, 0.1, 0.4, 0.4], [-1, -1, -1, -1]]], np.float32), (4, 1, 1))
+    labels = np.where(boxes[..., 0] >= 0, 1, -1).astype(np.int32)
+    targets = yolo.encode_targets(boxes, labels, 8, anchors, 2)
+    callback = MeanAveragePrecisionCallback(images, boxes, labels, anchors, 2, every=2)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss=yolo.YoloLoss(anchors))
+    history = model.fit(images, targets, epochs=3, verbose=0, callbacks=[callback])
+    assert [entry["epoch"] for entry in callback.history] == [2, 3]
+    assert all(0.0 <= entry["map50"] <= 1.0 for entry in callback.history)
+    assert history.history["val_map50"] == [entry["map50"] for entry in callback.history]
