@@ -88,9 +88,9 @@ def start_run(args, recipe):
     return out
 
 
-def write_json(path, data):
-    """Writes ``data`` as indented JSON (NumPy scalars and NaN made JSON-safe)."""
-    pathlib.Path(path).write_text(json.dumps(_jsonable(data), indent=2, sort_keys=True) + "\n")
+def write_json(path, data, sort_keys=True):
+    """Writes ``data`` as indented JSON (NumPy scalars and NaN made JSON-safe); ``sort_keys=False`` keeps order."""
+    pathlib.Path(path).write_text(json.dumps(_jsonable(data), indent=2, sort_keys=sort_keys) + "\n")
 
 
 def finish_run(out, metrics, headline, recipe=None):
@@ -107,7 +107,7 @@ def finish_run(out, metrics, headline, recipe=None):
     """
     metrics = _jsonable(metrics)
     write_json(pathlib.Path(out) / "metrics.json", metrics)
-    parts = [f"{key}={_short(metrics[key])}" for key in headline if key in metrics]
+    parts = [f"{key}={format_value(metrics[key])}" for key in headline if key in metrics]
     prefix = f"{recipe}: " if recipe else ""
     print(f"{prefix}{' '.join(parts)} -> {out}", flush=True)
     return metrics
@@ -129,7 +129,8 @@ def run(main, argv=None):
     return 0
 
 
-def _short(value):
+def format_value(value):
+    """Formats a metric for a summary line: floats to 4 significant digits."""
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)

@@ -1,0 +1,320 @@
+"""The tour: every recipe in --quick mode, one after another, and one page that shows them all.
+
+Runs each recipe script of this folder as its own process with ``--quick`` (so
+one recipe's TensorFlow state, or its crash, cannot touch the next), prints a
+progress line per recipe, carries on past a recipe that fails, and gathers
+their headline metrics and pictures into one static page.
+
+Commands::
+
+    python recipes/tour.py                                   # every recipe, ~6 min on 2 CPU cores
+    python recipes/tour.py --recipes classify,word2vec       # a subset, in the order given
+    python recipes/tour.py --recipes classify,path/to/mine.py --timeout 300
+
+Writes into ``--out`` (default ``runs/tour-<timestamp>``): one folder per recipe
+(its own ``config.json``, ``metrics.json``, pictures, and ``stdout.log`` /
+``stderr.log``), ``summary.json`` (recipe -> status, seconds, headline metrics,
+pictures, error) and ``index.html``, a self-contained page (no scripts, no CDN;
+pictures by relative path) with one section per recipe. Open it in a browser.
+The exit status is 0 when every recipe succeeded, 1 otherwise.
+"""
+
+import ast
+import html
+import json
+import os
+import pathlib
+import platform
+import re
+import subprocess
+import sys
+import time
+
+from dlkit import cli
+from dlkit.errors import ConfigError
+
+RECIPES = pathlib.Path(__file__).resolve().parent
+ROOT = RECIPES.parent
+# The order a newcomer meets them in; recipes added later are appended alphabetically.
+ORDER = ("classify", "transfer_learning", "multitask", "yolo_detection", "face_verification", "style_transfer", "word2vec")
+LITERAL = re.compile(r"``(.+?)``")  # reStructuredText inline code in the recipes' docstrings
+SUMMARY_PREFIX = re.compile(r"^[\w.-]+: ")  # "classify: test_accuracy=0.97 ... -> runs/..."
+
+
+def available_recipes():
+    """Returns ``{name: script}`` for every recipe script in this folder, in tour order."""
+    found = {
+        path.stem: path
+        for path in RECIPES.glob("*.py")
+        if not path.stem.startswith("_") and path.stem not in ("tour", "common", "__init__")
+    }
+    names = [name for name in ORDER if name in found] + sorted(set(found) - set(ORDER))
+    return {name: found[name] for name in names}
+
+
+def resolve_recipes(selection):
+    """Turns ``--recipes`` (comma-separated names or script paths) into ``{name: script}``.
+
+    Raises:
+        ConfigError: a name that is no recipe, or a path that is no file.
+    """
+    available = available_recipes()
+    if not selection:
+        return available
+    chosen = {}
+    for item in (part.strip() for text in selection for part in text.split(",")):
+        if not item:
+            continue
+        if item in available:
+            chosen[item] = available[item]
+        elif item.endswith(".py"):
+            path = pathlib.Path(item)
+            if not path.is_file():
+                raise ConfigError(f"--recipes: no such recipe script. Received: {item!r}")
+            chosen[path.stem] = path.resolve()
+        else:
+            raise ConfigError(f"--recipes: unknown recipe; choose from {', '.join(available)}. Received: {item!r}")
+    if not chosen:
+        raise ConfigError(f"--recipes names no recipe. Received: {selection!r}")
+    return chosen
+
+
+def describe(script):
+    """The recipe's own description: its docstring up to the first command example."""
+    try:
+        docstring = ast.get_docstring(ast.parse(pathlib.Path(script).read_text())) or ""
+    except (OSError, SyntaxError):
+        return ""
+    paragraphs = []
+    for paragraph in docstring.split("\n\n"):
+        # Stop before command examples and before a list the page would not show ("Three modes:").
+        if "python " in paragraph or paragraph.rstrip().endswith(":") or len(paragraphs) == 2:
+            break
+        paragraphs.append(" ".join(paragraph.split()))
+    return "\n\n".join(paragraphs)
+
+
+def headline_metrics(stdout, folder):
+    """The metrics a recipe chose for its last printed line (``name: k=v ... -> out``).
+
+    Values come from its ``metrics.json`` (full precision); the printed text is the fallback.
+    """
+    path = folder / "metrics.json"
+    metrics = json.loads(path.read_text()) if path.is_file() else {}
+    for line in reversed(stdout.strip().splitlines()):
+        head, arrow, _ = line.strip().rpartition(" -> ")
+        pairs = re.findall(r"(?:^|\s)([\w.]+)=(\S*)", SUMMARY_PREFIX.sub("", head)) if arrow else []
+        if pairs:
+            return {key: metrics.get(key, _number(text)) for key, text in pairs}
+    return {}
+
+
+def forwarded_flags(args):
+    """The common flags the user set on the tour, passed on to every recipe."""
+    flags = ["--seed", str(args.seed)] if args.seed != 0 else []  # 0 is every recipe's default
+    for flag in ("epochs", "batch_size", "data_dir"):
+        value = getattr(args, flag)
+        if value is not None:
+            flags += [f"--{flag.replace('_', '-')}", str(value)]
+    if args.strategy != "auto":
+        flags += ["--strategy", args.strategy]
+    if args.mixed_precision:
+        flags.append("--mixed-precision")
+    return flags
+
+
+def run_recipe(name, script, out, flags, timeout):
+    """Runs one recipe script with ``--quick`` in a child process and returns its summary entry."""
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, str(script), "--quick", "--out", str(folder), *flags]
+    environment = dict(os.environ, MPLBACKEND="Agg")
+    # Recipes import dlkit; this makes a source checkout work even when it is not installed.
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    started = time.perf_counter()
+    try:
+        finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
+        stdout, stderr, returncode = finished.stdout, finished.stderr, finished.returncode
+        status = "ok" if returncode == 0 else "failed"
+    except subprocess.TimeoutExpired as expired:
+        stdout, stderr, returncode = _text(expired.stdout), _text(expired.stderr), None
+        status = "timeout"
+    seconds = time.perf_counter() - started
+    (folder / "stdout.log").write_text(stdout)
+    (folder / "stderr.log").write_text(stderr)
+    entry = {
+        "status": status,
+        "seconds": round(seconds, 1),
+        "returncode": returncode,
+        "command": " ".join(["python", _display_path(script), "--quick", *flags]),
+        "description": describe(script),
+        "headline": headline_metrics(stdout, folder) if status == "ok" else {},
+        "folder": name,
+        "pictures": sorted(path.relative_to(out).as_posix() for path in folder.rglob("*.png")),
+        "metrics_file": f"{name}/metrics.json" if (folder / "metrics.json").is_file() else None,
+    }
+    if status != "ok":
+        entry["error"] = _error_line(stderr, status, timeout)
+    return entry
+
+
+def main(argv=None):
+    parser = cli.recipe_parser("tour", __doc__)
+    parser.add_argument("--recipes", action="append", default=None, metavar="NAMES",
+                        help="comma-separated recipe names or script paths (default: every recipe)")
+    parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per recipe (default: 900)")
+    args = parser.parse_args(argv)
+    if args.timeout <= 0:
+        raise ConfigError(f"--timeout must be > 0. Received: {args.timeout}")
+    recipes = resolve_recipes(args.recipes)
+    started = time.perf_counter()
+    out = cli.start_run(args, "tour")
+    flags = forwarded_flags(args)
+
+    summary = {}
+    for number, (name, script) in enumerate(recipes.items(), start=1):
+        print(f"[{number}/{len(recipes)}] {name} ...", flush=True)
+        entry = run_recipe(name, script, out, flags, args.timeout)
+        summary[name] = entry
+        detail = " ".join(f"{key}={cli.format_value(value)}" for key, value in entry["headline"].items())
+        print(f"[{number}/{len(recipes)}] {name} {entry['status']} in {entry['seconds']:.0f} s"
+              f"{': ' + detail if detail else ''}{': ' + entry['error'] if 'error' in entry else ''}", flush=True)
+        cli.write_json(out / "summary.json", summary, sort_keys=False)  # in tour order; kept current
+
+    total = time.perf_counter() - started
+    (out / "index.html").write_text(render_page(summary, total))
+    metrics = {
+        "recipes": len(summary),
+        "recipes_ok": sum(entry["status"] == "ok" for entry in summary.values()),
+        "failed": ",".join(name for name, entry in summary.items() if entry["status"] != "ok") or "none",
+        "seconds": round(total, 1),
+    }
+    return cli.finish_run(out, metrics, ["recipes_ok", "recipes", "failed", "seconds"], recipe="tour")
+
+
+def render_page(summary, total_seconds):
+    """Returns ``index.html``: one section per recipe, headline table, pictures by relative path."""
+    ok = sum(entry["status"] == "ok" for entry in summary.values())
+    contents = "".join(
+        f'<li><a href="#{_e(name)}">{_e(name)}</a> <span class="{_e(entry["status"])}">{_e(entry["status"])}</span></li>'
+        for name, entry in summary.items()
+    )
+    sections = "".join(_section(name, entry) for name, entry in summary.items())
+    machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dlkit tour</title>
+<style>
+  body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1100px;
+         padding: 1.5rem; color: #1f2328; line-height: 1.45; }}
+  h1 {{ margin-bottom: .2rem; }}
+  h2 {{ border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; margin-top: 2.2rem; }}
+  .lead {{ color: #57606a; margin-top: 0; }}
+  nav ul {{ display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; list-style: none; padding: 0; }}
+  .ok, .failed, .timeout {{ font-size: .8rem; font-weight: 600; padding: .05rem .45rem; border-radius: .6rem; }}
+  .ok {{ background: #dafbe1; color: #116329; }}
+  .failed, .timeout {{ background: #ffebe9; color: #a40e26; }}
+  code, pre {{ font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }}
+  code {{ background: #f6f8fa; padding: .1rem .3rem; border-radius: .3rem; overflow-wrap: anywhere; }}
+  pre {{ background: #f6f8fa; padding: .8rem; border-radius: .4rem; white-space: pre-wrap; overflow-wrap: anywhere; }}
+  table {{ border-collapse: collapse; margin: .6rem 0; }}
+  td, th {{ border: 1px solid #d0d7de; padding: .25rem .7rem; text-align: left; }}
+  td.number {{ text-align: right; font-variant-numeric: tabular-nums; }}
+  .pictures {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1rem; }}
+  figure {{ margin: 0; }}
+  figure img {{ width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: .3rem; }}
+  figcaption {{ font-size: .8rem; color: #57606a; text-align: center; }}
+</style>
+</head>
+<body>
+<h1>dlkit tour</h1>
+<p class="lead">Every recipe in <code>--quick</code> mode: {ok} of {len(summary)} ok in {total_seconds:.0f} s
+on {_e(machine)}.</p>
+<nav><ul>{contents}</ul></nav>
+{sections}
+</body>
+</html>
+"""
+
+
+def _section(name, entry):
+    description = "".join(
+        f"<p>{_rst_to_html(paragraph)}</p>"
+        for paragraph in entry["description"].split("\n\n")
+        if paragraph
+    )
+    rows = "".join(
+        f'<tr><th>{_e(key)}</th><td class="number">{_e(cli.format_value(value))}</td></tr>'
+        for key, value in entry["headline"].items()
+    )
+    table = f"<table>{rows}</table>" if rows else ""
+    error = f"<pre>{_e(entry['error'])}</pre>" if "error" in entry else ""
+    figures = "".join(
+        f'<figure><a href="{_e(path)}"><img src="{_e(path)}" alt="{_e(path)}" loading="lazy"></a>'
+        f"<figcaption>{_e(pathlib.PurePosixPath(path).name)}</figcaption></figure>"
+        for path in entry["pictures"]
+    )
+    links = [f'<a href="{_e(entry["folder"])}/stdout.log">output</a>', f'<a href="{_e(entry["folder"])}/stderr.log">log</a>']
+    if entry["metrics_file"]:
+        links.insert(0, f'<a href="{_e(entry["metrics_file"])}">all metrics</a>')
+    return f"""
+<section id="{_e(name)}">
+<h2>{_e(name)} <span class="{_e(entry['status'])}">{_e(entry['status'])}</span></h2>
+{description}
+<p><code>{_e(entry['command'])}</code> &middot; {entry['seconds']:.0f} s &middot; {' &middot; '.join(links)}</p>
+{table}{error}
+<div class="pictures">{figures}</div>
+</section>"""
+
+
+def _rst_to_html(text):
+    return LITERAL.sub(r"<code>\1</code>", _e(text))
+
+
+def _error_line(stderr, status, timeout):
+    if status == "timeout":
+        return f"stopped after the {timeout:.0f} s timeout"
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "exited with an error and printed nothing"
+
+
+def _number(text):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _text(value):
+    if value is None:
+        return ""
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _display_path(script):
+    try:
+        return pathlib.Path(script).resolve().relative_to(ROOT).as_posix()
+    except ValueError:
+        return str(script)
+
+
+def _e(text):
+    return html.escape(str(text), quote=True)
+
+
+def cli_main(argv=None):
+    """Exit status: 0 when every recipe succeeded, 1 when one failed, 2 for a user error."""
+    outcome = {}
+    status = cli.run(lambda arguments: outcome.update(main(arguments)), argv)
+    if status == 0 and outcome["recipes_ok"] < outcome["recipes"]:
+        return 1
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(cli_main())

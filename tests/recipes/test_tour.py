@@ -1,0 +1,101 @@
+"""recipes/tour.py: two real recipes and one made to fail, in one tour."""
+
+import html.parser
+import json
+import pathlib
+import sys
+
+import pytest
+
+from dlkit import cli
+
+RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
+sys.path.insert(0, str(RECIPES))
+
+import tour  # noqa: E402
+
+FAST = ("transfer_learning", "word2vec")
+
+
+class _Sources(html.parser.HTMLParser):
+    """Collects every ``src``/``href`` of a page, and whether it loads anything remote or scripted."""
+
+    def __init__(self):
+        super().__init__()
+        self.images, self.links, self.scripts = [], [], 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if tag == "a" and not attrs.get("href", "#").startswith("#"):
+            self.links.append(attrs["href"])
+        self.scripts += tag == "script" or (tag == "link" and attrs.get("rel") == "stylesheet")
+
+
+@pytest.fixture(scope="module")
+def tour_run(tmp_path_factory):
+    broken = tmp_path_factory.mktemp("scripts") / "broken.py"
+    broken.write_text('"""A recipe that crashes."""\nraise RuntimeError("this recipe is broken on purpose")\n')
+    out = tmp_path_factory.mktemp("tour")
+    selection = f"{FAST[0]},{broken},{FAST[1]}"  # the failure sits between the two: the tour must go on
+    status = tour.cli_main(["--recipes", selection, "--out", str(out)])
+    return out, status
+
+
+@pytest.mark.slow
+def test_both_recipes_ok_and_the_failure_reported(tour_run):
+    out, status = tour_run
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary) == [FAST[0], "broken", FAST[1]]
+    for name in FAST:
+        entry = summary[name]
+        assert entry["status"] == "ok" and entry["returncode"] == 0, entry
+        assert entry["headline"] and entry["seconds"] > 0 and entry["pictures"], entry
+        recipe_metrics = json.loads((out / name / "metrics.json").read_text())
+        assert all(recipe_metrics[key] == value for key, value in entry["headline"].items())
+    assert summary["transfer_learning"]["headline"]["finetuned_accuracy"] > 0.8
+    assert summary["word2vec"]["headline"]["wordsim353_spearman"] > 0.2
+    failed = summary["broken"]
+    assert failed["status"] == "failed" and failed["returncode"] == 1
+    assert failed["error"] == "RuntimeError: this recipe is broken on purpose"
+    assert status == 1  # a tour with a failed recipe does not exit 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["recipes_ok"] == 2 and metrics["recipes"] == 3 and metrics["failed"] == "broken"
+
+
+def test_index_html_is_self_contained_and_its_files_exist(tour_run):
+    out, _ = tour_run
+    page = (out / "index.html").read_text()
+    sources = _Sources()
+    sources.feed(page)
+    summary = json.loads((out / "summary.json").read_text())
+    pictures = [path for entry in summary.values() for path in entry["pictures"]]
+    assert sources.images == pictures and len(pictures) >= 2
+    for reference in sources.images + sources.links:
+        assert "://" not in reference and (out / reference).is_file(), reference
+    assert sources.scripts == 0
+    for name in ("transfer_learning", "broken", "word2vec"):
+        assert f'<section id="{name}">' in page
+    assert "this recipe is broken on purpose" in page
+    assert "Transfer learning" in page  # the recipe's own docstring describes it
+
+
+def test_every_recipe_script_is_on_the_tour():
+    scripts = {path.stem for path in RECIPES.glob("*.py")} - {"tour"}
+    assert set(tour.available_recipes()) == scripts
+    assert list(tour.available_recipes())[0] == "classify"
+
+
+def test_unknown_recipe_exits_2_with_one_line(tmp_path, capsys):
+    status = tour.cli_main(["--recipes", "classify,nope", "--out", str(tmp_path / "tour")])
+    error = capsys.readouterr().err.strip().splitlines()
+    assert status == 2 and len(error) == 1
+    assert error[0].startswith("error: --recipes: unknown recipe") and "'nope'" in error[0]
+
+
+def test_summary_line_parsing_takes_values_from_metrics_json(tmp_path):
+    cli.write_json(tmp_path / "metrics.json", {"map50": 0.73456789, "seconds": 12.5, "note": "a b"})
+    stdout = "epoch 1\nyolo_detection: map50=0.7346 seconds=12.5 -> runs/x\n"
+    assert tour.headline_metrics(stdout, tmp_path) == {"map50": 0.73456789, "seconds": 12.5}
+    assert tour.headline_metrics("no summary here\n", tmp_path) == {}
