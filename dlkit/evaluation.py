@@ -185,9 +185,8 @@ def plot_confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
 
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # The backend is the user's choice (MPLBACKEND, %matplotlib inline): forcing Agg here would
+    # silently stop a notebook's inline figures. Headless machines fall back to Agg by themselves.
     import matplotlib.pyplot as plt
 
     return plt

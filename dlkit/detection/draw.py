@@ -79,10 +79,7 @@ def plot_detections(path, images, pred_boxes, pred_labels, pred_scores, true_box
     Returns:
         The path written, as ``pathlib.Path``.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    from matplotlib import pyplot as plt  # the caller's backend: a notebook's inline figures keep working
 
     count = len(images)
     columns = max(1, min(columns, count))

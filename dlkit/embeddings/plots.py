@@ -25,10 +25,7 @@ def plot_tsne(vectors, path, words=None, limit=200, seed=0, title="t-SNE of word
     Returns:
         ``(path, coordinates)``: the PNG path and the [n, 2] NumPy coordinates.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend: a notebook's inline figures keep working
     from sklearn.manifold import TSNE
 
     if words is None:

@@ -1,11 +1,9 @@
 """Pictures of a verification run: ROC curves, a t-SNE map of embeddings, the hardest mistakes."""
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn import metrics as sk_metrics  # noqa: E402
+# No matplotlib.use() here: the backend is the caller's (a notebook's inline figures must keep working).
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn import metrics as sk_metrics
 
 
 def roc_plot(curves, path, title="Verification ROC on unseen identities"):
