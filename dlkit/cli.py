@@ -60,18 +60,18 @@ def default_out(recipe):
     return pathlib.Path("runs") / f"{recipe}-{stamp}"
 
 
-def start_run(args, recipe):
+def start_run(args, recipe, seed=True):
     """Prepares a run: resolves ``--out``, seeds everything, writes ``config.json``.
 
     Args:
         args: the parsed ``argparse.Namespace``; ``args.out`` is resolved in place.
         recipe: the recipe name.
+        seed: seed Python, NumPy and Keras with ``args.seed`` (imports Keras);
+            ``False`` for a driver that trains nothing itself (the tour).
 
     Returns:
         The output folder as a ``pathlib.Path`` (created).
     """
-    import keras
-
     from dlkit.errors import ConfigError
 
     for flag in ("epochs", "batch_size"):
@@ -81,7 +81,10 @@ def start_run(args, recipe):
     out = pathlib.Path(args.out) if args.out else default_out(recipe)
     out.mkdir(parents=True, exist_ok=True)
     args.out = str(out)
-    keras.utils.set_random_seed(args.seed)
+    if seed:
+        import keras
+
+        keras.utils.set_random_seed(args.seed)
     config = {key: _jsonable(value) for key, value in sorted(vars(args).items())}
     config["recipe"] = recipe
     write_json(out / "config.json", config)

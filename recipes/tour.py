@@ -168,7 +168,7 @@ def main(argv=None):
         raise ConfigError(f"--timeout must be > 0. Received: {args.timeout}")
     recipes = resolve_recipes(args.recipes)
     started = time.perf_counter()
-    out = cli.start_run(args, "tour")
+    out = cli.start_run(args, "tour", seed=False)  # the recipes seed themselves; no TensorFlow here
     flags = forwarded_flags(args)
 
     summary = {}
