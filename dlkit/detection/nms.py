@@ -5,8 +5,8 @@ Two implementations with one contract:
 * ``implementation="keras"``: written in ``keras.ops``, so it runs on any
   backend and inside a compiled graph. All classes are handled in one pass:
   every (box, class) pair above the score threshold is a candidate, candidates
-  are sorted once by score, and a candidate may only be suppressed by a kept
-  candidate of its own class. This is the coordinate-offset trick of
+  are taken in decreasing score, and a candidate may only be suppressed by a
+  kept candidate of its own class. This is the coordinate-offset trick of
   torchvision's ``batched_nms`` (shift each box by ``class_id * (max_coord +
   1)`` so classes never overlap) written as a class-equality mask, which gives
   the same result without the float32 rounding that large offsets add to IoU.
@@ -15,6 +15,17 @@ Two implementations with one contract:
   iterating the greedy rule to its fixed point; the loop stops as soon as
   ``max_detections`` boxes are kept. Memory is ``O(tile * (tile +
   max_detections))``, not ``O(N^2)``.
+
+  The loop usually stops within the first few tiles, so the candidates are not
+  all sorted up front: ``top_k`` first sorts a block of the best ``2 *
+  max_detections`` (rounded up to whole tiles). Only when an image runs
+  through its block still short of ``max_detections`` while its last block
+  candidate is above the threshold is a block 8 times larger sorted (through
+  ``ops.cond``, so in a graph only the branch taken runs), and the loop goes
+  on from the tile where it stopped, up to all ``N * C`` candidates. As
+  ``top_k`` orders equal scores by index, each block is a prefix of the full
+  sort, and the result is exactly the one a single full sort gives. The IoU
+  test is TensorFlow's arithmetic (``intersection / union > iou_threshold``).
 * ``implementation="tf"``: ``tf.image.combined_non_max_suppression`` with
   ``clip_boxes=False`` (its default clips to [0, 1], which corrupts pixel
   boxes).
@@ -34,7 +45,7 @@ IMPLEMENTATIONS = ("keras", "tf")
 
 
 def non_max_suppression(boxes, scores, iou_threshold=0.5, score_threshold=0.0, max_detections=100,
-                        bounding_box_format="rel_xyxy", implementation="keras", max_candidates=None, tile_size=256):
+                        bounding_box_format="rel_xyxy", implementation="keras", max_candidates=None, tile_size=128):
     """Greedy per-class NMS for a batch of images.
 
     Args:
@@ -49,7 +60,8 @@ def non_max_suppression(boxes, scores, iou_threshold=0.5, score_threshold=0.0, m
             (``tf.image.combined_non_max_suppression``).
         max_candidates: keep only the best this many (box, class) candidates
             before NMS (``None``: all; the keras path only).
-        tile_size: candidates per tile (the keras path only).
+        tile_size: candidates per tile (the keras path only); each tile costs
+            ``O(tile_size * (tile_size + max_detections))``.
 
     Returns:
         A dict of ``boxes`` ``(batch, max_detections, 4)``, ``scores``
@@ -91,18 +103,26 @@ def non_max_suppression(boxes, scores, iou_threshold=0.5, score_threshold=0.0, m
     return result
 
 
-def _pairwise_iou(boxes1, boxes2):
-    """IoU ``(B, N, M)`` of corner boxes, with TensorFlow's arithmetic (zero-area boxes: 0)."""
-    a = [part[:, :, None] for part in ops.unstack(boxes1, 4, axis=-1)]
-    b = [part[:, None, :] for part in ops.unstack(boxes2, 4, axis=-1)]
-    area1 = (a[3] - a[1]) * (a[2] - a[0])
-    area2 = (b[3] - b[1]) * (b[2] - b[0])
-    intersection = ops.maximum(ops.minimum(a[3], b[3]) - ops.maximum(a[1], b[1]), 0.0) * ops.maximum(
-        ops.minimum(a[2], b[2]) - ops.maximum(a[0], b[0]), 0.0
+def _corners(boxes):
+    """``(x1, y1, x2, y2, area)`` of corner boxes ``(B, N, 4)``, each ``(B, N)``; area as TensorFlow computes it."""
+    x1, y1, x2, y2 = ops.unstack(boxes, 4, axis=-1)
+    return x1, y1, x2, y2, (y2 - y1) * (x2 - x1)
+
+
+def _overlaps(first, second, iou_threshold):
+    """``(B, T, M)`` bool: IoU above ``iou_threshold`` for ``_corners`` tuples of ``(B, T)`` and ``(B, M)``.
+
+    The arithmetic is TensorFlow's (``intersection / (area1 + area2 -
+    intersection)``). TF gives IoU 0 to a box of zero area; here such a box has
+    intersection 0 with every box, so its IoU is 0 (or NaN) and never above a
+    threshold >= 0, and no mask is needed.
+    """
+    ax1, ay1, ax2, ay2, a_area = [part[:, :, None] for part in first]
+    bx1, by1, bx2, by2, b_area = [part[:, None, :] for part in second]
+    intersection = ops.maximum(ops.minimum(ay2, by2) - ops.maximum(ay1, by1), 0.0) * ops.maximum(
+        ops.minimum(ax2, bx2) - ops.maximum(ax1, bx1), 0.0
     )
-    union = area1 + area2 - intersection
-    iou = intersection / ops.where(union > 0.0, union, 1.0)
-    return ops.where((area1 > 0.0) & (area2 > 0.0), iou, 0.0)
+    return intersection / (a_area + b_area - intersection) > iou_threshold
 
 
 def _keras_nms(boxes, scores, iou_threshold, score_threshold, max_detections, max_candidates, tile_size):
@@ -110,61 +130,94 @@ def _keras_nms(boxes, scores, iou_threshold, score_threshold, max_detections, ma
     num_boxes, num_classes = boxes.shape[1], scores.shape[2]
     total = num_boxes * num_classes
     count = total if max_candidates is None else min(int(max_candidates), total)
-    # Flat candidate index n * C + c: top_k keeps equal scores in index order,
-    # which is TensorFlow's tie rule within a class.
-    top_scores, top_index = ops.top_k(ops.reshape(scores, (batch, total)), k=count)
-    candidate_boxes = ops.take_along_axis(boxes, (top_index // num_classes)[..., None], axis=1)
-    candidate_classes = top_index % num_classes
+    flat_scores = ops.reshape(scores, (batch, total))
     tile = max(1, min(int(tile_size), count))
-    num_tiles = -(-count // tile)
-    padded = num_tiles * tile - count
-    if padded:
-        candidate_boxes = ops.pad(candidate_boxes, [[0, 0], [0, padded], [0, 0]])
-        candidate_classes = ops.pad(candidate_classes, [[0, 0], [0, padded]], constant_values=-1)
-        top_scores = ops.pad(top_scores, [[0, 0], [0, padded]], constant_values=-np.inf)
-    candidate_valid = top_scores > score_threshold
+    blocks = _block_sizes(count, tile, max_detections)
     earlier = ops.arange(tile)[:, None] < ops.arange(tile)[None, :]  # [j, i]: j comes before i
 
-    def condition(index, kept_count, kept_boxes, kept_classes, kept_scores):
-        start = ops.minimum(index * tile, num_tiles * tile - 1)
-        more = ops.take(candidate_valid, start, axis=1) & (kept_count < max_detections)
-        return (index < num_tiles) & ops.any(more)
+    def candidates(size):
+        """The best ``size`` candidates by score, padded to whole tiles."""
+        # Flat candidate index n * C + c: top_k keeps equal scores in index
+        # order, which is TensorFlow's tie rule within a class, and makes the
+        # best ``size`` candidates a prefix of the best ``count``.
+        top_scores, top_index = ops.top_k(flat_scores, k=size)
+        top_boxes = ops.take_along_axis(boxes, (top_index // num_classes)[..., None], axis=1)
+        top_classes = top_index % num_classes
+        padded = -size % tile
+        if padded:
+            top_boxes = ops.pad(top_boxes, [[0, 0], [0, padded], [0, 0]])
+            top_classes = ops.pad(top_classes, [[0, 0], [0, padded]], constant_values=-1)
+            top_scores = ops.pad(top_scores, [[0, 0], [0, padded]], constant_values=-np.inf)
+        return top_boxes, top_classes, top_scores
 
-    def body(index, kept_count, kept_boxes, kept_classes, kept_scores):
-        start = index * tile
-        tile_boxes = ops.slice(candidate_boxes, [0, start, 0], [batch, tile, 4])
-        tile_classes = ops.slice(candidate_classes, [0, start], [batch, tile])
-        tile_scores = ops.slice(top_scores, [0, start], [batch, tile])
-        tile_valid = ops.slice(candidate_valid, [0, start], [batch, tile])
-        same_as_kept = ops.equal(tile_classes[:, :, None], kept_classes[:, None, :])
-        by_kept = ops.any((_pairwise_iou(tile_boxes, kept_boxes) > iou_threshold) & same_as_kept, axis=-1)
-        allowed = tile_valid & ops.logical_not(by_kept)
-        suppresses = (
-            (_pairwise_iou(tile_boxes, tile_boxes) > iou_threshold)
-            & ops.equal(tile_classes[:, :, None], tile_classes[:, None, :])
-            & earlier[None]
-        )
+    def greedy(size, state):
+        """The tile loop over the best ``size`` candidates, from the tile where ``state`` stopped."""
+        top_boxes, top_classes, top_scores = candidates(size)
+        top_valid = top_scores > score_threshold
+        top_corners = _corners(top_boxes)
+        num_tiles = -(-size // tile)
 
-        # Greedy NMS inside the tile is the unique fixed point of
-        # keep[i] = allowed[i] and no kept j < i suppresses i; iterating from
-        # "keep all allowed" fixes one more position per step at worst.
-        def settle_condition(keep, changed):
-            return changed
+        def condition(index, kept_count, kept_boxes, kept_classes, kept_scores):
+            start = ops.minimum(index * tile, num_tiles * tile - 1)
+            more = ops.take(top_valid, start, axis=1) & (kept_count < max_detections)
+            return (index < num_tiles) & ops.any(more)
 
-        def settle_body(keep, changed):
-            new_keep = allowed & ops.logical_not(ops.any(keep[:, :, None] & suppresses, axis=1))
-            return new_keep, ops.any(ops.not_equal(new_keep, keep))
+        def body(index, kept_count, kept_boxes, kept_classes, kept_scores):
+            start = index * tile
+            tile_corners = [ops.slice(part, [0, start], [batch, tile]) for part in top_corners]
+            tile_boxes = ops.slice(top_boxes, [0, start, 0], [batch, tile, 4])
+            tile_classes = ops.slice(top_classes, [0, start], [batch, tile])
+            tile_scores = ops.slice(top_scores, [0, start], [batch, tile])
+            tile_valid = ops.slice(top_valid, [0, start], [batch, tile])
 
-        keep, _ = ops.while_loop(settle_condition, settle_body, (allowed, ops.convert_to_tensor(True)))
-        position = kept_count[:, None] + ops.cumsum(ops.cast(keep, "int32"), axis=1) - 1
-        position = ops.where(keep, position, -1)
-        slots = ops.one_hot(position, max_detections)  # rows of -1 or >= max_detections are all zero
-        kept_boxes = kept_boxes + ops.einsum("btd,btk->bdk", slots, tile_boxes)
-        kept_scores = kept_scores + ops.einsum("btd,bt->bd", slots, ops.where(keep, tile_scores, 0.0))
-        new_classes = ops.einsum("btd,bt->bd", slots, ops.cast(tile_classes + 1, "float32"))
-        kept_classes = kept_classes + ops.cast(new_classes, "int32")
-        kept_count = ops.minimum(kept_count + ops.sum(ops.cast(keep, "int32"), axis=1), max_detections)
-        return index + 1, kept_count, kept_boxes, kept_classes, kept_scores
+            def by_kept():
+                same_class = ops.equal(tile_classes[:, :, None], kept_classes[:, None, :])
+                return ops.any(_overlaps(tile_corners, _corners(kept_boxes), iou_threshold) & same_class, axis=-1)
+
+            # Nothing is kept before the first tile: skip its check against the kept boxes.
+            allowed = tile_valid & ops.logical_not(
+                ops.cond(ops.any(kept_count > 0), by_kept, lambda: ops.zeros_like(tile_valid))
+            )
+            suppresses = (
+                _overlaps(tile_corners, tile_corners, iou_threshold)
+                & ops.equal(tile_classes[:, :, None], tile_classes[:, None, :])
+                & earlier[None]
+            )
+
+            # Greedy NMS inside the tile is the unique fixed point of
+            # keep[i] = allowed[i] and no kept j < i suppresses i; iterating from
+            # "keep all allowed" fixes one more position per step at worst.
+            def settle_condition(keep, changed):
+                return changed
+
+            def settle_body(keep, changed):
+                new_keep = allowed & ops.logical_not(ops.any(keep[:, :, None] & suppresses, axis=1))
+                return new_keep, ops.any(ops.not_equal(new_keep, keep))
+
+            keep, _ = ops.while_loop(settle_condition, settle_body, (allowed, ops.convert_to_tensor(True)))
+            position = kept_count[:, None] + ops.cumsum(ops.cast(keep, "int32"), axis=1) - 1
+            position = ops.where(keep, position, -1)
+            slots = ops.one_hot(position, max_detections)  # rows of -1 or >= max_detections are all zero
+            kept_boxes = kept_boxes + ops.einsum("btd,btk->bdk", slots, tile_boxes)
+            kept_scores = kept_scores + ops.einsum("btd,bt->bd", slots, ops.where(keep, tile_scores, 0.0))
+            new_classes = ops.einsum("btd,bt->bd", slots, ops.cast(tile_classes + 1, "float32"))
+            kept_classes = kept_classes + ops.cast(new_classes, "int32")
+            kept_count = ops.minimum(kept_count + ops.sum(ops.cast(keep, "int32"), axis=1), max_detections)
+            return index + 1, kept_count, kept_boxes, kept_classes, kept_scores
+
+        state = ops.while_loop(condition, body, state)
+        return state, top_scores[:, size - 1]
+
+    def run(level, state):
+        state, last_score = greedy(blocks[level], state)
+        if level + 1 == len(blocks):
+            return state
+        # An image still short of max_detections whose last block candidate is
+        # valid may have valid candidates beyond the block: sort a larger block
+        # and go on from the next tile. The block is a prefix of the larger
+        # one, so the result is the one a single full sort gives.
+        short = ops.any((state[1] < max_detections) & (last_score > score_threshold))
+        return ops.cond(short, lambda: run(level + 1, state), lambda: state)
 
     # Empty slots hold class -1, so they never match a candidate's class.
     state = (
@@ -174,8 +227,18 @@ def _keras_nms(boxes, scores, iou_threshold, score_threshold, max_detections, ma
         ops.full((batch, max_detections), -1, "int32"),
         ops.zeros((batch, max_detections), "float32"),
     )
-    _, kept_count, kept_boxes, kept_classes, kept_scores = ops.while_loop(condition, body, state)
+    _, kept_count, kept_boxes, kept_classes, kept_scores = run(0, state)
     return {"boxes": kept_boxes, "scores": kept_scores, "classes": kept_classes, "num_detections": kept_count}
+
+
+def _block_sizes(count, tile, max_detections):
+    """Sizes of the candidate blocks sorted in turn: tile multiples growing 8-fold, the last ``count``."""
+    size = tile * -(-2 * max_detections // tile)
+    sizes = []
+    while size * 4 < count:  # top_k of a large share of the scores costs more than a full sort
+        sizes.append(size)
+        size *= 8
+    return sizes + [count]
 
 
 def _tf_nms(boxes, scores, iou_threshold, score_threshold, max_detections):
