@@ -15,6 +15,7 @@ from dlkit.verification.data import (  # noqa: F401
 from dlkit.verification.database import UNKNOWN, FaceDatabase  # noqa: F401
 from dlkit.verification.distances import DISTANCES, paired_distances, pairwise_distances  # noqa: F401
 from dlkit.verification.embedding import L2Normalize, embedding_model, small_convnet  # noqa: F401
+from dlkit.verification.lfw import PairsProtocol, pair_indices, protocol_split, read_pairs  # noqa: F401
 from dlkit.verification.losses import (  # noqa: F401
     ActiveTripletFraction,
     MeanNegativeDistance,
@@ -23,7 +24,7 @@ from dlkit.verification.losses import (  # noqa: F401
     triplet_metrics,
 )
 from dlkit.verification.mining import MINING, triplet_statistics  # noqa: F401
-from dlkit.verification.sampling import pk_batches  # noqa: F401
+from dlkit.verification.sampling import augment_batches, pk_batches, random_affine  # noqa: F401
 from dlkit.verification.siamese import PairDifference, pair_batches, siamese_classifier  # noqa: F401
 from dlkit.verification.verification import (  # noqa: F401
     choose_threshold,

@@ -1,11 +1,14 @@
-"""Identity-labelled images for verification: the offline digits set and TFDS ``lfw``.
+"""Identity-labelled images for verification: offline glyphs and digits, and TFDS ``lfw``.
 
 No face images with identities ship inside a package installable here
 (scikit-learn's Olivetti and LFW fetchers download; scikit-image's
-``lfw_subset`` has no identities), so the offline default treats each of the
-ten scikit-learn digits as an identity: train on some, verify on digits never
-seen in training (the one-shot setting). ``lfw`` reads TFDS's Labeled Faces in
-the Wild (identities from the names), downloading it when online.
+``lfw_subset`` has no identities). The offline default, ``glyphs``, treats
+each of 143 characters as an identity and the fonts bundled with Matplotlib,
+in random poses, as its photographs (:mod:`dlkit.verification.glyphs`): train
+on some characters, verify on characters never seen in training (the one-shot
+setting). ``digits`` does the same with the ten scikit-learn digits (too few
+identities to show what an embedding learns). ``lfw`` reads TFDS's Labeled
+Faces in the Wild (identities from the names), downloading it when online.
 """
 
 import dataclasses
@@ -14,7 +17,7 @@ import numpy as np
 
 from dlkit.errors import ConfigError, DatasetError
 
-SOURCES = ("digits", "lfw")
+SOURCES = ("glyphs", "digits", "lfw")
 
 
 @dataclasses.dataclass
@@ -25,11 +28,14 @@ class IdentitySet:
         images: float32 ``(n, height, width, channels)`` in ``[0, 1]``.
         labels: int32 ``(n,)`` identity ids, indices into ``names``.
         names: the name of each identity id.
+        numbers: optional ``(n,)`` number of each image within its identity
+            (LFW's file numbers, which its pairs protocol names); ``None`` otherwise.
     """
 
     images: np.ndarray
     labels: np.ndarray
     names: list
+    numbers: np.ndarray = None
 
     def __len__(self):
         return len(self.labels)
@@ -42,20 +48,30 @@ class IdentitySet:
     def subset(self, identities):
         """The examples of the given identity ids (ids and names unchanged)."""
         keep = np.isin(self.labels, list(identities))
-        return IdentitySet(self.images[keep], self.labels[keep], self.names)
+        numbers = None if self.numbers is None else self.numbers[keep]
+        return IdentitySet(self.images[keep], self.labels[keep], self.names, numbers)
 
 
-def load_identities(name="digits", *, data_dir=None, image_size=None, min_images=2, max_identities=None):
+def load_identities(
+    name="glyphs", *, data_dir=None, image_size=None, min_images=2, max_identities=None, poses=2, seed=0
+):
     """Loads an identity-labelled image set into memory.
 
     Args:
-        name: ``"digits"`` (offline, scikit-learn's 1,797 8x8 digits, 10
-            identities) or ``"lfw"`` (TFDS; downloads ~170 MB when not in ``data_dir``).
-        data_dir: TFDS data folder.
-        image_size: ``(height, width)`` or an int to resize to (``lfw``
-            default 64: the central 125x125 face crop resized).
+        name: ``"glyphs"`` (offline: 143 characters x 15-21 bundled fonts x
+            ``poses`` random poses, 32x32 gray), ``"digits"`` (offline,
+            scikit-learn's 1,797 8x8 digits, 10 identities) or ``"lfw"``: read
+            from ``data_dir`` when it holds LFW's own folder layout
+            (``<Name>/<Name>_0001.jpg``, e.g. the extracted ``lfw.tgz``; keeps
+            the image numbers that ``pairs.txt`` names), else from TFDS
+            (downloads ~170 MB when not in ``data_dir``).
+        data_dir: TFDS data folder, or an LFW folder for ``"lfw"``.
+        image_size: ``(height, width)`` or an int to resize to (``glyphs``
+            default 32; ``lfw`` default 64: the central 125x125 face crop resized).
         min_images: identities with fewer images are dropped.
         max_identities: keep only the identities with the most images.
+        poses: ``glyphs`` only: random poses of each font's drawing.
+        seed: ``glyphs`` only: random seed of the poses.
 
     Returns:
         An :class:`IdentitySet`.
@@ -64,7 +80,14 @@ def load_identities(name="digits", *, data_dir=None, image_size=None, min_images
         raise ConfigError(f"identity data must be one of {', '.join(SOURCES)}. Received: {name!r}")
     if isinstance(image_size, int):
         image_size = (image_size, image_size)
-    if name == "digits":
+    numbers = None
+    if name == "glyphs":
+        from dlkit.verification.glyphs import glyph_arrays
+
+        if image_size is not None and image_size[0] != image_size[1]:
+            raise ConfigError(f"glyphs are square. Received: image_size={image_size}")
+        images, labels, names = glyph_arrays(image_size=(image_size or (32, 32))[0], poses=poses, seed=seed)
+    elif name == "digits":
         from dlkit.data.builtin import digits_arrays
 
         images, labels = digits_arrays("all")
@@ -75,8 +98,15 @@ def load_identities(name="digits", *, data_dir=None, image_size=None, min_images
 
             images = tf.image.resize(images, image_size).numpy()
     else:
-        images, labels, names = _lfw_arrays(data_dir, image_size or (64, 64))
-    return _filter(IdentitySet(images.astype(np.float32), labels.astype(np.int32), names), min_images, max_identities)
+        from dlkit.verification.lfw import find_image_folder, folder_arrays
+
+        folder = find_image_folder(data_dir)
+        if folder is not None:
+            images, labels, names, numbers = folder_arrays(folder, image_size or (64, 64))
+        else:
+            images, labels, names = _lfw_arrays(data_dir, image_size or (64, 64))
+    identities = IdentitySet(images.astype(np.float32), labels.astype(np.int32), names, numbers)
+    return _filter(identities, min_images, max_identities)
 
 
 def _filter(identities, min_images, max_identities):

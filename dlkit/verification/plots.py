@@ -64,6 +64,10 @@ def tsne_plot(embeddings, labels, names, path, seed=0, max_points=600, title="t-
     axis.set_title(title, fontsize=10)
     if len(identities) <= 20:
         axis.legend(fontsize=8, markerscale=2, loc="best")
+    else:  # colors repeat: name each identity at the middle of its points instead
+        for identity in identities:
+            x, y = np.median(points[labels == identity], axis=0)
+            axis.annotate(str(names[identity]), (x, y), fontsize=8, ha="center", va="center", weight="bold")
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
