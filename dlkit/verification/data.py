@@ -7,8 +7,10 @@ each of 143 characters as an identity and the fonts bundled with Matplotlib,
 in random poses, as its photographs (:mod:`dlkit.verification.glyphs`): train
 on some characters, verify on characters never seen in training (the one-shot
 setting). ``digits`` does the same with the ten scikit-learn digits (too few
-identities to show what an embedding learns). ``lfw`` reads TFDS's Labeled
-Faces in the Wild (identities from the names), downloading it when online.
+identities to show what an embedding learns). ``lfw`` reads Labeled Faces in
+the Wild from its own folder layout (:mod:`dlkit.verification.lfw`, with the
+image numbers its pairs protocol needs) or from TFDS (identities from the
+names), downloading it when online.
 """
 
 import dataclasses
@@ -58,7 +60,7 @@ def load_identities(
     """Loads an identity-labelled image set into memory.
 
     Args:
-        name: ``"glyphs"`` (offline: 143 characters x 15-21 bundled fonts x
+        name: ``"glyphs"`` (offline: 143 characters x 16-21 bundled fonts x
             ``poses`` random poses, 32x32 gray), ``"digits"`` (offline,
             scikit-learn's 1,797 8x8 digits, 10 identities) or ``"lfw"``: read
             from ``data_dir`` when it holds LFW's own folder layout

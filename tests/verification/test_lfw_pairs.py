@@ -113,7 +113,7 @@ def test_recipe_evaluates_on_the_pairs_file_folds(lfw_home, tmp_path):
     import face_verification
 
     argv = ["--data", "lfw", "--data-dir", str(lfw_home), "--quick", "--epochs", "1", "--steps-per-epoch", "2",
-            "--image-size", "16", "--identities-per-batch", "3", "--images-per-identity", "2", "--siamese",
+            "--image-size", "16", "--identities-per-batch", "3", "--images-per-identity", "2", "--siamese", "--augment",
             "--out", str(tmp_path)]
     metrics = face_verification.main(argv)
     assert metrics["pairs"] == 8 and metrics["pairs_protocol"] == "pairs.txt: 2 folds"
