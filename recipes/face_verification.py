@@ -60,14 +60,18 @@ HEADLINE = ["verification_accuracy", "roc_auc", "eer", "recognition_accuracy", "
 
 def parse(argv):
     parser = cli.recipe_parser("face_verification", __doc__)
-    parser.add_argument("--data", choices=("glyphs", "digits", "lfw"), default="glyphs", help="identity data (default: glyphs)")
+    parser.add_argument(
+        "--data", choices=("glyphs", "digits", "lfw"), default="glyphs", help="identity data (default: glyphs)"
+    )
     parser.add_argument("--mining", choices=("semi_hard", "batch_hard", "batch_all"), default="semi_hard")
     parser.add_argument("--distance", choices=("squared_l2", "l2", "cosine"), default="squared_l2")
     parser.add_argument("--margin", type=float, default=0.5, help="triplet margin (default: 0.5)")
     parser.add_argument("--dim", type=int, default=128, help="embedding size (default: 128)")
     parser.add_argument("--identities-per-batch", type=int, default=24, help="P (default: 24)")
     parser.add_argument("--images-per-identity", type=int, default=8, help="K (default: 8)")
-    parser.add_argument("--steps-per-epoch", type=int, default=None, help="P x K batches per epoch (glyphs, lfw 50; digits 20)")
+    parser.add_argument(
+        "--steps-per-epoch", type=int, default=None, help="P x K batches per epoch (glyphs, lfw 50; digits 20)"
+    )
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--unseen", type=int, default=None, help="identities held out (glyphs 40, digits 4, lfw 100)")
     parser.add_argument("--split-seed", type=int, default=0, help="which identities are held out (default: 0)")

@@ -76,7 +76,9 @@ def read_pairs(path):
         raise DatasetError(f"the pairs file is empty. Received: {path}")
     header = lines[0][1]
     if not 1 <= len(header) <= 2 or not all(field.isdigit() for field in header):
-        raise DatasetError(f"{path}:1: the header must be '<sets> <pairs>' or '<pairs>'. Received: {' '.join(header)!r}")
+        raise DatasetError(
+            f"{path}:1: the header must be '<sets> <pairs>' or '<pairs>'. Received: {' '.join(header)!r}"
+        )
     sets, per_kind = (1, int(header[0])) if len(header) == 1 else (int(header[0]), int(header[1]))
     body = lines[1:]
     if len(body) != sets * 2 * per_kind:
@@ -230,7 +232,8 @@ def protocol_split(identities, protocol, *, min_images=2):
     missing = [name for name in protocol.names if name not in index]
     if missing:
         raise DatasetError(
-            f"{len(missing)} people of the pairs file are not in the LFW folder. Received: missing {', '.join(missing[:5])}"
+            f"{len(missing)} people of the pairs file are not in the LFW folder. "
+            f"Received: missing {', '.join(missing[:5])}"
         )
     named = np.asarray([index[name] for name in protocol.names])
     ids, counts = np.unique(identities.labels, return_counts=True)

@@ -1,4 +1,7 @@
-"""``pk_batches``: P identities x K examples per batch, so every anchor has positives; ``augment_batches`` jitters them."""
+"""``pk_batches``: P identities x K examples per batch, so every anchor has positives.
+
+``augment_batches`` (and ``random_affine``) give every image of a batch its own random affine jitter.
+"""
 
 import numpy as np
 import tensorflow as tf
