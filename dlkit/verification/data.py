@@ -128,15 +128,14 @@ def _lfw_arrays(data_dir, image_size):
     import tensorflow_datasets as tfds
 
     from dlkit.data.tfds_source import ensure_prepared
+    from dlkit.verification.lfw import crop_face
 
     builder = tfds.builder("lfw", data_dir=data_dir)
     ensure_prepared(builder, "lfw", data_dir)
     dataset = builder.as_dataset(split="train")
 
     def prepare(example):
-        image = tf.image.central_crop(example["image"], 0.5)  # LFW faces fill the central half
-        image = tf.image.resize(tf.cast(image, tf.float32), image_size) / 255.0
-        return image, example["label"]
+        return crop_face(example["image"], image_size), example["label"]
 
     images, names = [], []
     for image, label in dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).as_numpy_iterator():

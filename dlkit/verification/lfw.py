@@ -123,14 +123,28 @@ def find_image_folder(root):
 
 
 def _is_image_folder(folder):
-    for person in sorted(os.listdir(folder))[:20]:
-        directory = os.path.join(folder, person)
-        if os.path.isdir(directory):
-            for file in os.listdir(directory):
-                match = _IMAGE.match(file)
-                if match and match["name"] == person:
-                    return True
-    return False
+    return any(_numbered_images(folder, person) for person in sorted(os.listdir(folder))[:20])
+
+
+def _numbered_images(folder, person):
+    """``[(path, number)]`` of ``<folder>/<person>/<person>_<NNNN>.jpg``, sorted; empty if ``person`` is no folder."""
+    directory = os.path.join(folder, person)
+    if not os.path.isdir(directory):
+        return []
+    found = []
+    for file in sorted(os.listdir(directory)):
+        match = _IMAGE.match(file)
+        if match and match["name"] == person:
+            found.append((os.path.join(directory, file), int(match["number"])))
+    return found
+
+
+def crop_face(image, image_size, crop=0.5):
+    """The central ``crop`` of an LFW image (its face fills the central half), resized, float32 in ``[0, 1]``."""
+    import tensorflow as tf
+
+    image = tf.image.central_crop(tf.cast(image, tf.float32), crop)
+    return tf.image.resize(image, image_size) / 255.0
 
 
 def folder_arrays(folder, image_size=(64, 64), *, crop=0.5):
@@ -149,22 +163,16 @@ def folder_arrays(folder, image_size=(64, 64), *, crop=0.5):
 
     paths, people, numbers = [], [], []
     for person in sorted(os.listdir(folder)):
-        directory = os.path.join(folder, person)
-        if not os.path.isdir(directory):
-            continue
-        for file in sorted(os.listdir(directory)):
-            match = _IMAGE.match(file)
-            if match and match["name"] == person:
-                paths.append(os.path.join(directory, file))
-                people.append(person)
-                numbers.append(int(match["number"]))
+        for path, number in _numbered_images(folder, person):
+            paths.append(path)
+            people.append(person)
+            numbers.append(number)
     if not paths:
         raise DatasetError(f"no '<Name>/<Name>_0001.jpg' images under the LFW folder. Received: {folder}")
 
     def read(path):
         image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
-        image = tf.image.central_crop(tf.cast(image, tf.float32), crop)
-        return tf.image.resize(image, image_size) / 255.0
+        return crop_face(image, image_size, crop)
 
     images = tf.data.Dataset.from_tensor_slices(paths).map(read, num_parallel_calls=tf.data.AUTOTUNE)
     images = np.stack(list(images.as_numpy_iterator()))
