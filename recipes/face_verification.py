@@ -283,7 +283,7 @@ def main(argv=None):
         "threshold": report["threshold"],
         "pairs": report["pairs"],
         "pairs_protocol": "random pairs, 10 stratified folds" if protocol is None else (
-            f"{pathlib.Path(pairs_file(args)).name}: {len(np.unique(fold))} folds"
+            f"{pathlib.Path(protocol.source).name}: {len(np.unique(fold))} folds"
         ),
         "data": args.data,
         "mining": args.mining,

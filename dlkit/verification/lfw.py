@@ -35,6 +35,7 @@ class PairsProtocol:
         first_numbers, second_numbers: 1-based image number of each side.
         same: ``(pairs,)`` bool, True for a matched pair.
         fold: ``(pairs,)`` int, the set (fold) each pair belongs to.
+        source: the file it was read from (``None`` if built in memory).
     """
 
     first_names: np.ndarray
@@ -43,6 +44,7 @@ class PairsProtocol:
     second_numbers: np.ndarray
     same: np.ndarray
     fold: np.ndarray
+    source: str = None
 
     def __len__(self):
         return len(self.same)
@@ -105,6 +107,7 @@ def read_pairs(path):
         second_numbers=np.asarray(columns[3], np.int64),
         same=np.asarray(columns[4], bool),
         fold=np.arange(len(rows)) // (2 * per_kind),
+        source=str(path),
     )
 
 

@@ -56,6 +56,7 @@ def test_read_pairs_view_2_header_and_folds(lfw_home):
         == ("Eve_Moss", 1, "Gus_Tan", 1)
     assert protocol.second_names[4] == "Eve_Moss" and protocol.second_numbers[4] == 3
     assert protocol.names == ["Eve_Moss", "Fay_Lin", "Gus_Tan", "Hal_Vey"]
+    assert protocol.source == str(lfw_home / "pairs.txt")
 
 
 def test_read_pairs_view_1_and_format_errors(tmp_path):
