@@ -54,7 +54,6 @@ def test_batched_padding_and_pixel_boxes():
         np.testing.assert_array_equal(np.asarray(result["boxes"][0, 0]), [10, 10, 50, 50])  # not clipped to [0, 1]
 
 
-
 def overlapping_case(rng, n):
     """Three clusters of near-identical boxes, a chain of boxes each overlapping the next, lone boxes; tied scores."""
     centers = rng.uniform(0.1, 0.6, (3, 2))
