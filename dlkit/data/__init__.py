@@ -44,6 +44,9 @@ class DatasetInfo:
             (``None`` for a dimension that varies).
         num_examples: examples in the requested split (``None`` if unknown).
         source: ``"builtin"``, ``"folder"`` or ``"tfds"``.
+        adapter: how raw images of the kind a user has map onto these:
+            :class:`~dlkit.data.adapter.ImageAdapter` keywords (``polarity``,
+            ``framing``, ``margin``, ``content_size``); empty for photographs.
     """
 
     name: str
@@ -52,6 +55,7 @@ class DatasetInfo:
     image_shape: tuple
     num_examples: int = None
     source: str = "builtin"
+    adapter: dict = dataclasses.field(default_factory=dict)
 
 
 def load(

@@ -11,6 +11,9 @@ import tensorflow as tf
 from dlkit.data import DatasetInfo, pipeline
 
 DIGITS_FRACTIONS = (0.70, 0.15, 0.15)
+# Light ink on black, each digit's ink filling its 8x8 box in height (all 1,797 of them): a photo of a digit on
+# paper is inverted, cropped to its ink and resampled to 8x8 before the network's input size.
+DIGITS_ADAPTER = {"polarity": "light_on_dark", "framing": "content", "margin": 0.0, "content_size": (8, 8)}
 
 
 def digits_split_indices(labels, split_seed=0, fractions=DIGITS_FRACTIONS):
@@ -89,6 +92,7 @@ def load_digits(
         image_shape=(height, width, channels or 1),
         num_examples=len(labels),
         source="builtin",
+        adapter=DIGITS_ADAPTER,
     )
     dataset = pipeline.finish(
         dataset, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache, num_examples=len(labels)

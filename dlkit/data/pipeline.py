@@ -2,13 +2,18 @@
 
 import tensorflow as tf
 
+from dlkit.data.adapter import resize
+
 
 def prepare_image(image, image_size=None, channels=None, normalize=True, input_scale=255.0):
     """Converts one image tensor to float32 with the requested size, channels and range.
 
     Args:
         image: an image tensor ``(height, width, channels)`` of any numeric dtype.
-        image_size: ``(height, width)`` to resize to (bilinear), or ``None``.
+        image_size: ``(height, width)`` to resize to, or ``None``. Area
+            averaging when shrinking, bilinear when enlarging: the function the
+            models' :class:`~dlkit.data.adapter.ImageAdapter` uses, so a model
+            sees a user's file as it saw its training images.
         channels: 1 or 3 to convert to, or ``None`` to keep.
         normalize: scale to ``[0, 1]`` (else ``[0, 255]``).
         input_scale: the value of a white pixel in ``image`` (255 for uint8).
@@ -22,7 +27,7 @@ def prepare_image(image, image_size=None, channels=None, normalize=True, input_s
     elif channels == 1 and image.shape[-1] == 3:
         image = tf.image.rgb_to_grayscale(image)
     if image_size is not None:
-        image = tf.image.resize(image, image_size)
+        image = resize(image[None], image_size)[0]
         image = tf.clip_by_value(image, 0.0, 255.0)
     if normalize:
         image = image / 255.0

@@ -15,6 +15,13 @@ from dlkit.data import DatasetInfo, pipeline, unknown_dataset_error
 from dlkit.errors import ConfigError, DatasetError
 
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)
+# Light strokes on black (see dlkit.data.adapter): MNIST centres each digit's 20x20 box in 28x28.
+INK_ADAPTERS = {
+    "mnist": {"polarity": "light_on_dark", "framing": "content", "margin": 4 / 28, "content_size": (28, 28)},
+    "emnist": {"polarity": "light_on_dark"},
+    "kmnist": {"polarity": "light_on_dark"},
+    "fashion_mnist": {"polarity": "light_on_dark"},
+}
 
 
 def network_available(address=DOWNLOAD_HOST, timeout=3.0):
@@ -100,6 +107,7 @@ def load_tfds(
         image_shape=(height, width, channels or native[2]),
         num_examples=num_examples,
         source="tfds",
+        adapter=dict(INK_ADAPTERS.get(name.split("/")[0].split(":")[0], {})),
     )
     dataset = pipeline.finish(
         dataset, batch_size=batch_size, shuffle=shuffle, seed=seed, cache=cache, num_examples=num_examples
