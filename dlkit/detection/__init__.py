@@ -17,6 +17,7 @@ from dlkit.detection.metrics import (
     mean_average_precision,
 )
 from dlkit.detection.nms import non_max_suppression
+from dlkit.detection.serving import YoloDetections, serving_detector
 from dlkit.detection.yolo import (
     YoloLoss,
     decode,
@@ -31,6 +32,7 @@ from dlkit.detection.yolo import (
 __all__ = [
     "FORMATS",
     "MeanAveragePrecisionCallback",
+    "YoloDetections",
     "YoloLoss",
     "aligned_iou",
     "average_precision",
@@ -49,6 +51,7 @@ __all__ = [
     "mean_average_precision",
     "mean_best_iou",
     "non_max_suppression",
+    "serving_detector",
     "shape_iou",
     "tiny_darknet",
     "validate",

@@ -181,9 +181,10 @@ def decode(predictions, anchors, bounding_box_format="rel_xyxy", height=None, wi
     predictions = ops.cast(ops.convert_to_tensor(predictions), "float32")
     boxes = _boxes_from_offsets(ops.sigmoid(predictions[..., 0:2]), predictions[..., 2:4], anchors)
     scores = ops.sigmoid(predictions[..., 4:5]) * ops.softmax(predictions[..., 5:], axis=-1)
-    batch = ops.shape(predictions)[0]
-    boxes = ops.reshape(boxes, (batch, -1, 4))
-    scores = ops.reshape(scores, (batch, -1, predictions.shape[-1] - 5))
+    # The grid is static even when the batch is not: keep the box count static for NMS inside a graph.
+    count = int(np.prod(predictions.shape[1:4]))
+    boxes = ops.reshape(boxes, (-1, count, 4))
+    scores = ops.reshape(scores, (-1, count, predictions.shape[-1] - 5))
     return box_utils.convert_format(boxes, "rel_xyxy", bounding_box_format, height=height, width=width), scores
 
 
