@@ -1,7 +1,26 @@
 """dlkit: applied deep-learning recipes and reusable builders for Keras 3.
 
-Importing ``dlkit`` is cheap: subpackages (``dlkit.models``, ``dlkit.data``,
-``dlkit.training`` ...) import Keras and TensorFlow only when they are imported.
+Importing ``dlkit`` registers every custom Keras object it defines (layers,
+losses, metrics, optimizers, models), as ``import keras_hub`` does, so any model
+a dlkit recipe or builder saved loads with plain Keras::
+
+    import dlkit, keras
+    model = keras.models.load_model("runs/classify-.../model.keras")
+
+That imports Keras and TensorFlow (a few seconds). A process that only drives
+others and never touches a model (``recipes/tour.py``) sets the environment
+variable ``DLKIT_REGISTER_ON_IMPORT=0`` before importing dlkit and stays light;
+``dlkit.registration.register_all()`` registers later on demand.
 """
 
-__version__ = "0.1.0"
+import os
+
+__version__ = "0.2.0"
+
+# Quiet TensorFlow's C++ start-up chatter unless the user asked for it (before TensorFlow is imported).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+if os.environ.get("DLKIT_REGISTER_ON_IMPORT", "1") != "0":
+    from dlkit import registration as _registration
+
+    _registration.register_all()

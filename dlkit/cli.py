@@ -18,14 +18,10 @@ import argparse
 import datetime
 import json
 import math
-import os
 import pathlib
 import sys
 
-# Quiet TensorFlow's C++ start-up chatter unless the user asked for it.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-from dlkit.errors import DlkitError  # noqa: E402
+from dlkit.errors import DlkitError
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 

@@ -30,8 +30,11 @@ import subprocess
 import sys
 import time
 
-from dlkit import cli
-from dlkit.errors import ConfigError
+# The tour only starts recipe processes and reads their files: no Keras, no TensorFlow here (see dlkit/__init__.py).
+os.environ.setdefault("DLKIT_REGISTER_ON_IMPORT", "0")
+
+from dlkit import cli  # noqa: E402
+from dlkit.errors import ConfigError  # noqa: E402
 
 RECIPES = pathlib.Path(__file__).resolve().parent
 ROOT = RECIPES.parent
@@ -46,7 +49,7 @@ def available_recipes():
     found = {
         path.stem: path
         for path in RECIPES.glob("*.py")
-        if not path.stem.startswith("_") and path.stem not in ("tour", "common", "__init__")
+        if not path.stem.startswith("_") and path.stem not in ("tour", "predict", "common", "__init__")
     }
     names = [name for name in ORDER if name in found] + sorted(set(found) - set(ORDER))
     return {name: found[name] for name in names}
@@ -129,6 +132,7 @@ def run_recipe(name, script, out, flags, timeout):
     folder.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(script), "--quick", "--out", str(folder), *flags]
     environment = dict(os.environ, MPLBACKEND="Agg")
+    environment.pop("DLKIT_REGISTER_ON_IMPORT", None)  # the recipes load models: they register as usual
     # Recipes import dlkit; this makes a source checkout work even when it is not installed.
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     started = time.perf_counter()
