@@ -11,7 +11,11 @@ report, and the bias/variance diagnosis, and writes them with the pictures.
     python recipes/classify.py --dataset path/to/photos --image-size 64 --augment    # one sub-folder per class
 
 Writes into --out (default runs/classify-<timestamp>): config.json, metrics.json,
-model.keras, history.csv, curves.png, confusion_matrix.png.
+model.keras, run.json, history.csv, curves.png, confusion_matrix.png. The model
+takes raw pixels of any image (its ImageAdapter resizes, converts channels and, for
+digits, inverts and crops dark-on-light photos); run.json holds the class names:
+
+    python recipes/predict.py runs/classify-... my_digit.jpg
 """
 
 import ast
@@ -70,8 +74,9 @@ def main(argv=None):
 
     import keras
 
-    from dlkit import data, evaluation, models, training
+    from dlkit import data, evaluation, inference, models, training
     from dlkit.data import augment
+    from dlkit.data.adapter import ImageAdapter
     from dlkit.errors import ConfigError
 
     image_size = args.image_size or default_image_size(args.dataset)
@@ -87,8 +92,9 @@ def main(argv=None):
             "(docs/model_zoo.md). Received: --model-arg aux_heads=True"
         )
 
-    # 1. Data: train (shuffled), dev for model selection, test held out until the end.
-    options = dict(image_size=image_size, batch_size=batch_size, data_dir=args.data_dir, seed=args.seed)
+    # 1. Data: train (shuffled), dev for model selection, test held out until the end; raw 0-255 pixels.
+    options = dict(image_size=image_size, batch_size=batch_size, data_dir=args.data_dir, seed=args.seed,
+                   normalize=False)
     if args.skip_bad_images:
         options["skip_bad_images"] = True
     train, info = data.load(args.dataset, "train", **options)
@@ -96,19 +102,21 @@ def main(argv=None):
     test, _ = data.load(args.dataset, "test", **options)
     train_eval, _ = data.load(args.dataset, "train", shuffle=False, **options)
 
-    # 2. Model: any registry builder, optionally behind augmentation layers.
+    # 2. Model: raw pixels -> ImageAdapter (size, channels, [0, 1], the dataset's ink conventions) ->
+    #    optional augmentation -> any registry builder. Trained through the adapter, served through it.
     def build():
-        model = models.build(
+        network = models.build(
             args.model, input_shape=info.image_shape, num_classes=info.num_classes, **overrides
         )
-        if not args.augment:
-            return model
-        color = info.image_shape[-1] == 3
-        layers = augment.augmentation(
-            flip="horizontal" if color else None, crop=0.1, rotation=0.05, color=0.1 if color else 0, seed=args.seed
-        )
-        inputs = keras.Input(info.image_shape, name="image")
-        return keras.Model(inputs, model(layers(inputs)), name=f"{model.name}_augmented")
+        pixels = keras.Input((None, None, None), name="pixels")
+        x = ImageAdapter(info.image_shape[:2], channels=info.image_shape[-1], name="adapter", **info.adapter)(pixels)
+        if args.augment:
+            color = info.image_shape[-1] == 3
+            x = augment.augmentation(
+                flip="horizontal" if color else None, crop=0.1, rotation=0.05, color=0.1 if color else 0,
+                seed=args.seed,
+            )(x)
+        return keras.Model(pixels, network(x), name=network.name)
 
     # 3. Train with the dev set as validation; the best dev epoch is restored.
     result = training.fit(
@@ -125,7 +133,9 @@ def main(argv=None):
         mixed_precision=args.mixed_precision,
     )
     model = result.model
-    model.save(out / "model.keras")
+    inference.save_model(model, out / "model.keras")
+    inference.write_run(out, "classification", "classify", model="model.keras", class_names=info.class_names,
+                        dataset=str(args.dataset), adapter=model.get_layer("adapter").conventions())
 
     # 4. Evaluate on all three splits and diagnose bias vs variance.
     accuracy = {}

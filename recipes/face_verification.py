@@ -29,9 +29,12 @@ lfw``: Labeled Faces in the Wild, from LFW's own folder layout in
 ``--pairs``, else from TFDS (downloads ~170 MB when online; TFDS drops the
 file numbers, so random pairs of 100 held-out people are used).
 
-Writes ``model.keras`` (the embedding), ``database.npz``, ``roc.png``,
+Writes ``model.keras`` (the embedding; it takes raw pixels of any image, and
+inverts dark-on-light glyphs and digits), ``database.npz`` (the enrolled
+identities), ``run.json`` (thresholds and distance), ``roc.png``,
 ``embeddings_tsne.png``, ``pairs.png`` (hardest mistakes) and ``metrics.json``;
-``siamese.keras`` with ``--siamese``.
+``siamese.keras`` with ``--siamese``. ``python recipes/predict.py RUN_DIR
+face.png`` identifies faces against the database; ``--verify A B`` compares two.
 
 Training: 15 epochs of 50 P x K batches on glyphs (``--quick``: 5 of 20), 30
 of 50 on LFW; ``--augment`` also shifts, zooms, rotates and shears every
@@ -224,8 +227,11 @@ def train_siamese(args, seen, out):
     return result.model
 
 
-def recognition(args, model, unseen, threshold):
-    """Enrolls one image of most unseen identities; the rest of them must come out "unknown"."""
+def recognition(args, model, unseen, pixels, threshold):
+    """Enrolls one image of most unseen identities; the rest of them must come out "unknown".
+
+    ``pixels`` are ``unseen.images`` in [0, 255], what the saved ``model`` takes.
+    """
     from dlkit.verification import UNKNOWN, FaceDatabase
 
     rng = np.random.default_rng(args.split_seed + 1)
@@ -238,9 +244,9 @@ def recognition(args, model, unseen, threshold):
             continue
         chosen = int(rng.choice(np.flatnonzero(unseen.labels == identity)))
         gallery.append(chosen)
-        database.enroll(unseen.names[identity], unseen.images[chosen : chosen + 1])
+        database.enroll(unseen.names[identity], pixels[chosen : chosen + 1])
     probes = np.setdiff1d(np.arange(len(unseen)), gallery)
-    answers = np.asarray(database.identify(unseen.images[probes]))
+    answers = np.asarray(database.identify(pixels[probes]))
     truth = np.asarray(
         [UNKNOWN if label in never_enrolled else unseen.names[label] for label in unseen.labels[probes]]
     )
@@ -258,15 +264,18 @@ def recognition(args, model, unseen, threshold):
 def main(argv=None):
     args = parse(argv)
     out = cli.start_run(args, "face_verification")
-    from dlkit import verification
+    from dlkit import inference, verification
+    from dlkit.data.adapter import with_adapter
     from dlkit.verification import plots
 
     seen, unseen, protocol = load_split(args)
     result = train_embedding(args, seen, out)
-    model = result.model
-    model.save(out / "model.keras")
+    # The embedding as it serves: raw 0-255 pixels of any size; light strokes on black for glyphs and digits.
+    model = with_adapter(result.model, polarity=None if args.data == "lfw" else "light_on_dark")
+    pixels = unseen.images * 255.0
+    inference.save_model(model, out / "model.keras")
 
-    embeddings = model.predict(unseen.images, verbose=0)
+    embeddings = model.predict(pixels, verbose=0)
     if protocol is None:
         first, second, same = verification.make_pairs(unseen.labels, 3000 if args.quick else 6000, seed=args.split_seed)
         fold = None
@@ -301,16 +310,19 @@ def main(argv=None):
     # database gets a stricter threshold than verification's best-accuracy one: a fixed false-accept rate per pair.
     database_threshold = verification.choose_threshold(distances, same, target_far=args.database_far)
     metrics["database_threshold"] = database_threshold
-    database, recognition_metrics = recognition(args, model, unseen, database_threshold)
+    database, recognition_metrics = recognition(args, model, unseen, pixels, database_threshold)
     metrics.update(recognition_metrics)
     database.save(out / "database.npz")
+    inference.write_run(out, "verification", "face_verification", model="model.keras", database="database.npz",
+                        distance=args.distance, verify_threshold=report["threshold"],
+                        database_threshold=database_threshold, data=args.data)
 
     curves = {f"triplet, {args.mining}": (distances, same)}
     if args.siamese:
-        siamese = train_siamese(args, seen, out)
-        siamese.save(out / "siamese.keras")
+        siamese = with_adapter(train_siamese(args, seen, out), polarity=model.get_layer("adapter").polarity)
+        inference.save_model(siamese, out / "siamese.keras")
         probability = siamese.predict(
-            {"first": unseen.images[first], "second": unseen.images[second]}, verbose=0, batch_size=256
+            {"first": pixels[first], "second": pixels[second]}, verbose=0, batch_size=256
         ).reshape(-1)
         siamese_report = verification.evaluate_verification(
             1.0 - probability, same, folds=10, fold_of=fold, seed=args.split_seed

@@ -20,8 +20,10 @@ shape's three key points, masked when there is no object).
     python recipes/multitask.py --task localization --quick          # boxes, classes and landmarks
 
 Writes into --out (default runs/multitask-<timestamp>): config.json, metrics.json,
-model.keras, history.csv, curves.png, samples.png and, for multi-label,
-comparison.png (multi-task vs single-task per label).
+model.keras (raw 0-255 pixels of any size in), run.json (label names), history.csv,
+curves.png, samples.png and, for multi-label, comparison.png (multi-task vs
+single-task per label). ``python recipes/predict.py RUN_DIR image.png`` gives each
+label's probability (or the object's class, box and landmarks).
 """
 
 import sys
@@ -113,8 +115,9 @@ def run_multilabel(args, out, *, classes, image_size, train_images, test_images,
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from dlkit import training
+    from dlkit import inference, training
     from dlkit.data import shapes
+    from dlkit.data.adapter import with_adapter
     from dlkit.multitask import build_multitask
 
     # 1. Data: training labels partly hidden (-1); dev likewise; test fully labeled.
@@ -155,9 +158,11 @@ def run_multilabel(args, out, *, classes, image_size, train_images, test_images,
         **spec.compile_arguments(),
         **fit_options,
     )
-    model = result.model
-    model.save(out / "model.keras")
-    probabilities = model.predict(test_images_array, verbose=0)["labels"]
+    model = with_adapter(result.model)  # raw 0-255 pixels of any size in
+    inference.save_model(model, out / "model.keras")
+    inference.write_run(out, "multilabel", "multitask", model="model.keras", label_names=list(classes),
+                        output="labels", threshold=0.5)
+    probabilities = model.predict(test_images_array * 255.0, verbose=0)["labels"]
     metrics = {"task": "multilabel", "missing_rate": args.missing_rate}
     metrics.update(multilabel_scores(test_labels, probabilities, classes, roc_auc_score))
     metrics["multitask_params"] = model.count_params()
@@ -223,8 +228,9 @@ def observed_fraction(dataset):
 def run_localization(args, out, *, classes, image_size, train_images, test_images, epochs, batch_size, filters):
     import numpy as np
 
-    from dlkit import training
+    from dlkit import inference, training
     from dlkit.data import shapes
+    from dlkit.data.adapter import with_adapter
     from dlkit.multitask import build_multitask
 
     # 1. Data: one shape or none per image, with its box, class and three landmarks.
@@ -261,9 +267,11 @@ def run_localization(args, out, *, classes, image_size, train_images, test_image
         verbose=0 if args.quick else "auto",
         **spec.compile_arguments(),
     )
-    model = result.model
-    model.save(out / "model.keras")
-    predictions = model.predict(test_images_array, verbose=0)
+    model = with_adapter(result.model)  # raw 0-255 pixels of any size in
+    inference.save_model(model, out / "model.keras")
+    inference.write_run(out, "localization", "multitask", model="model.keras", class_names=list(classes),
+                        threshold=0.5)
+    predictions = model.predict(test_images_array * 255.0, verbose=0)
     metrics = {"task": "localization"}
     metrics.update(localization_scores(truth, predictions["localization"], truth_landmarks, predictions["landmarks"], image_size))
     metrics["params"] = model.count_params()

@@ -13,7 +13,10 @@ Commands::
 
 Writes ``stylized.png``, ``triptych.png`` (content | style | result), ``losses.png``
 and ``metrics.json`` (initial_loss, final_loss, style_loss_reduction, content_loss,
-seconds_per_step, size) into ``--out``.
+seconds_per_step, size) into ``--out``, and what painting new photos the same way
+needs: the style images (``style/``) and the settings (``run.json``)::
+
+    python recipes/predict.py runs/style_transfer-... another_photo.jpg --out painted/
 """
 
 import pathlib
@@ -59,7 +62,7 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dlkit import style
+    from dlkit import inference, style
 
     default_content, default_style = default_images()
     size = args.size or (224 if args.quick else 512)
@@ -77,6 +80,15 @@ def main(argv=None):
                            seed=args.seed, **options)
 
     style.save_png(result.image, out / "stylized.png")
+    # What stylizing another photo the same way needs: the style images and the settings.
+    (out / "style").mkdir(exist_ok=True)
+    style_files = []
+    for index, item in enumerate(styles):
+        style.save_png(item, out / "style" / f"style_{index}.png")
+        style_files.append(f"style/style_{index}.png")
+    settings = dict(steps=steps, size=size, optimizer=args.optimizer, preserve_color=args.preserve_color,
+                    style_blend=blend, weights=args.weights, seed=args.seed, **options)
+    inference.write_run(out, "style_transfer", "style_transfer", style_images=style_files, settings=settings)
     height = result.image.shape[0]
     panels = [style.resize(content, (height, round(content.shape[1] * height / content.shape[0]))),
               *[style.resize(item, (height, round(item.shape[1] * height / item.shape[0]))) for item in styles],

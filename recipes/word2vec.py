@@ -7,6 +7,8 @@ accidental hits removed), evaluates them on gensim's bundled WordSim-353
 neighbours of a few probe words and writes:
 
     vectors.txt      word2vec text format (gensim KeyedVectors.load_word2vec_format reads it)
+    vocabulary.tsv   word and count per line, in the model's id order
+    run.json         what recipes/predict.py needs: neighbours (king) and analogies (man:king::woman)
     vectors.tsv      \\ embedding projector files (projector.tensorflow.org: Load)
     metadata.tsv     /
     tsne.png         t-SNE of the probe words and their neighbours
@@ -58,6 +60,7 @@ def main(argv=None):
 
     from gensim.test.utils import datapath
 
+    from dlkit import inference
     from dlkit.embeddings import read_corpus, train_word2vec
 
     epochs = args.epochs or (5 if args.quick else 10)
@@ -84,7 +87,12 @@ def main(argv=None):
 
     vectors.save_word2vec_format(out / "vectors.txt")
     vectors.save_projector(out)
-    result.model.save(out / "model.keras")
+    inference.save_model(result.model, out / "model.keras")
+    # The vocabulary in the model's id order, with counts: row i of the model's tables is words[i].
+    inference.write_atomically(out / "vocabulary.tsv", lambda path: path.write_text(
+        "".join(f"{word}\t{count}\n" for word, count in zip(vectors.words, vectors.counts))))
+    inference.write_run(out, "word_vectors", "word2vec", vectors="vectors.txt", model="model.keras",
+                        vocabulary="vocabulary.tsv", architecture=args.architecture, dim=args.dim)
     if len(words) >= 5:
         vectors.plot_tsne(out / "tsne.png", words=words, groups=groups, seed=args.seed,
                           title=f"t-SNE of word2vec vectors ({args.corpus}): probe words and their neighbours")

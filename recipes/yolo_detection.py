@@ -17,11 +17,16 @@ Commands::
         --image-size 416 --epochs 100 --backbone mobilenet_v2   # real data (GPU-sized)
 
 Writes into ``--out``: ``config.json``, ``anchors.json`` (relative and grid
-units, mean best IoU), ``model.keras`` (load with ``keras.models.load_model``;
-the loss is registered), ``detections.png`` (test images: predictions in
-colour with scores, ground truth dashed white), ``metrics.json`` (``map50``,
-``map50_95``, ``map50_per_class_<name>``, ``mean_anchor_iou``,
-``inference_ms_per_image``...), and the training history.
+units, mean best IoU), ``model.keras`` (the detector as it serves: raw pixels of
+any image in, decoding and per-class NMS inside, boxes out in that image's own
+pixels; ``keras.models.load_model`` reads it after ``import dlkit``),
+``run.json`` (class names, anchors, thresholds), ``detections.png`` (test
+images: predictions in colour with scores, ground truth dashed white),
+``metrics.json`` (``map50``, ``map50_95``, ``map50_per_class_<name>``,
+``mean_anchor_iou``, ``inference_ms_per_image``...), and the training history.
+The checkpoints hold the raw YOLO grid model that training used.
+
+    python recipes/predict.py runs/yolo_detection-... photo.jpg --out found/
 """
 
 import sys
@@ -79,10 +84,11 @@ def main(argv=None):
 
     import tensorflow as tf
 
-    from dlkit import training
+    from dlkit import inference, training
     from dlkit.detection import anchors as anchor_utils
     from dlkit.detection import data, draw, yolo
     from dlkit.detection.metrics import evaluate_detections
+    from dlkit.detection.serving import serving_detector
 
     size = config["image_size"]
     # 1. Data: unbatched (image, {"boxes", "labels"}) examples, rel_xyxy, padded with -1.
@@ -146,14 +152,16 @@ def main(argv=None):
     )
     model = result.model
 
-    # 4. Evaluation on held-out images.
+    # 4. The detector as it serves (pixels in, NMS inside, pixel boxes out), evaluated on held-out images.
+    serving = serving_detector(model, anchors, iou_threshold=args.iou_threshold,
+                               score_threshold=args.score_threshold, max_detections=100)
     test_arrays = data.collect(test.batch(64))
-    detect_options = dict(iou_threshold=args.iou_threshold, max_detections=100, implementation="tf")
-    yolo.detect(model, test_arrays["images"][:batch_size], anchors, **detect_options)  # warm-up
+    pixels = test_arrays["images"] * 255.0
+    serving.predict(pixels[:batch_size], verbose=0)  # warm-up
     start = time.perf_counter()
-    detections = yolo.detect(model, test_arrays["images"], anchors, score_threshold=args.score_threshold,
-                             batch_size=batch_size, **detect_options)
-    inference_ms = 1000.0 * (time.perf_counter() - start) / len(test_arrays["images"])
+    detections = serving.predict(pixels, batch_size=batch_size, verbose=0)
+    inference_ms = 1000.0 * (time.perf_counter() - start) / len(pixels)
+    detections["boxes"] = np.where(detections["boxes"] >= 0, detections["boxes"] / size, -1.0)  # rel_xyxy
     metrics = evaluate_detections(
         test_arrays["boxes"], test_arrays["labels"], detections["boxes"], detections["classes"],
         detections["scores"], info.num_classes, class_names=info.class_names,
@@ -173,7 +181,10 @@ def main(argv=None):
         class_names=info.class_names,
         title=f"{args.dataset}: mAP@0.5 {metrics['map50']:.3f} (coloured: predicted, dashed: true)",
     )
-    model.save(out / "model.keras")
+    inference.save_model(serving, out / "model.keras")
+    inference.write_run(out, "detection", RECIPE, model="model.keras", class_names=info.class_names,
+                        anchors=anchors.tolist(), score_threshold=args.draw_threshold,
+                        iou_threshold=args.iou_threshold, input_size=[size, size], bounding_box_format="xyxy")
 
     metrics.update(
         mean_anchor_iou=mean_anchor_iou,

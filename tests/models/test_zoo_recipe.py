@@ -22,7 +22,10 @@ def test_classify_recipe_trains_a_zoo_model(tmp_path):
     assert metrics["params"] == expected.count_params()
     assert metrics["epochs"] == 1 and 0.0 <= metrics["test_accuracy"] <= 1.0
     saved = keras.models.load_model(tmp_path / "model.keras")
-    assert [layer.name for layer in saved.layers] == [layer.name for layer in expected.layers]
-    images, _ = next(iter(data.load("digits", "test", image_size=32, batch_size=8)[0]))
+    # Raw pixels -> the adapter -> the network, whose layers are the builder's.
+    assert [layer.name for layer in saved.layers] == ["pixels", "adapter", "resnet_tiny"]
+    network = saved.get_layer("resnet_tiny")
+    assert [layer.name for layer in network.layers] == [layer.name for layer in expected.layers]
+    images, _ = next(iter(data.load("digits", "test", image_size=32, batch_size=8, normalize=False)[0]))
     probabilities = keras.ops.convert_to_numpy(saved(images, training=False))
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

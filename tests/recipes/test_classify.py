@@ -15,10 +15,9 @@ import classify  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("classify")
-    metrics = classify.main(["--quick", "--out", str(out)])
-    return out, metrics
+def quick_run(recipe_run):
+    run = recipe_run("classify")
+    return run.out, run.metrics
 
 
 def test_quick_run_learns_digits(quick_run):
@@ -33,7 +32,8 @@ def test_quick_run_learns_digits(quick_run):
 
 def test_quick_run_writes_its_files(quick_run):
     out, _ = quick_run
-    for name in ("config.json", "metrics.json", "model.keras", "history.csv", "curves.png", "confusion_matrix.png"):
+    for name in ("config.json", "metrics.json", "model.keras", "run.json", "history.csv", "curves.png",
+                 "confusion_matrix.png"):
         assert (out / name).stat().st_size > 0, name
     config = json.loads((out / "config.json").read_text())
     assert config["model"] == "lenet5" and config["quick"] is True and config["out"] == str(out)
@@ -44,7 +44,7 @@ def test_saved_model_predicts_like_the_evaluated_one(quick_run):
     from dlkit import data, evaluation
 
     model = keras.models.load_model(out / "model.keras")
-    test, info = data.load("digits", "test", image_size=32)
+    test, info = data.load("digits", "test", image_size=32, normalize=False)  # the model takes raw pixels
     y_true, probabilities = evaluation.predict_classes(model, test)
     assert evaluation.classification_report(y_true, probabilities)["accuracy"] == pytest.approx(metrics["test_accuracy"])
 

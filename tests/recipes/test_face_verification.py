@@ -15,10 +15,9 @@ import face_verification  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("face_verification")
-    metrics = face_verification.main(["--quick", "--siamese", "--out", str(out)])
-    return out, metrics
+def quick_run(recipe_run):
+    run = recipe_run("face_verification")
+    return run.out, run.metrics
 
 
 @pytest.mark.slow
@@ -45,8 +44,8 @@ def test_quick_run_verifies_unseen_identities(quick_run):
 
 def test_quick_run_writes_its_files(quick_run):
     out, _ = quick_run
-    for name in ("config.json", "metrics.json", "model.keras", "siamese.keras", "database.npz", "roc.png",
-                 "embeddings_tsne.png", "pairs.png"):
+    for name in ("config.json", "metrics.json", "model.keras", "siamese.keras", "database.npz", "run.json",
+                 "roc.png", "embeddings_tsne.png", "pairs.png"):
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "config.json").read_text())["mining"] == "semi_hard"
 
@@ -58,12 +57,12 @@ def test_saved_models_predict_like_the_evaluated_ones(quick_run):
     seen, unseen, protocol = face_verification.load_split(face_verification.parse(["--quick"]))
     assert protocol is None
     model = keras.models.load_model(out / "model.keras")
-    embeddings = model.predict(unseen.images, verbose=0)
+    embeddings = model.predict(unseen.images * 255.0, verbose=0)  # the saved embedding takes raw pixels
     first, second, same = verification.make_pairs(unseen.labels, 3000, seed=0)
     report = verification.evaluate_verification(verification.pair_distances(embeddings, first, second), same)
     assert report["accuracy"] == pytest.approx(metrics["verification_accuracy"], abs=1e-9)
     siamese = keras.models.load_model(out / "siamese.keras")
-    pairs = {"first": unseen.images[first[:64]], "second": unseen.images[second[:64]]}
+    pairs = {"first": 255.0 * unseen.images[first[:64]], "second": 255.0 * unseen.images[second[:64]]}
     assert np.all(np.isfinite(siamese.predict(pairs, verbose=0)))
     # The saved database answers with the model's embeddings as the recipe's did.
     database = verification.FaceDatabase.load(out / "database.npz", model)

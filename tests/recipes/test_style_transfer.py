@@ -15,10 +15,9 @@ import style_transfer  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("style")
-    metrics = style_transfer.main(["--quick", "--size", "96", "--steps", "60", "--out", str(out)])
-    return out, metrics
+def quick_run(recipe_run):
+    run = recipe_run("style_transfer")
+    return run.out, run.metrics
 
 
 def test_quick_run_writes_files_and_stylizes(quick_run):

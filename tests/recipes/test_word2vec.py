@@ -18,10 +18,9 @@ import word2vec  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("word2vec")
-    metrics = word2vec.main(["--quick", "--out", str(out)])
-    return out, metrics
+def quick_run(recipe_run):
+    run = recipe_run("word2vec")
+    return run.out, run.metrics
 
 
 @pytest.mark.slow
@@ -37,7 +36,8 @@ def test_quick_run_learns_similarities(quick_run):
 
 def test_quick_run_files_agree(quick_run):
     out, metrics = quick_run
-    names = ("config.json", "metrics.json", "vectors.txt", "vectors.tsv", "metadata.tsv", "tsne.png", "model.keras")
+    names = ("config.json", "metrics.json", "vectors.txt", "vectors.tsv", "metadata.tsv", "tsne.png", "model.keras",
+             "vocabulary.tsv", "run.json")
     for name in names:
         assert (out / name).stat().st_size > 0, name
     vectors = KeyedVectors.load_word2vec_format(str(out / "vectors.txt"))

@@ -16,16 +16,15 @@ import yolo_detection  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("yolo")
-    metrics = yolo_detection.main(["--quick", "--out", str(out)])
-    return out, metrics
+def run(recipe_run):
+    quick = recipe_run("yolo_detection")
+    return quick.out, quick.metrics
 
 
 @pytest.mark.slow
 def test_quick_run_learns_and_writes_artifacts(run):
     out, metrics = run
-    for name in ("config.json", "metrics.json", "anchors.json", "model.keras", "detections.png"):
+    for name in ("config.json", "metrics.json", "anchors.json", "model.keras", "run.json", "detections.png"):
         assert (out / name).exists(), name
     assert metrics["map50"] >= 0.5
     assert 0 <= metrics["map50_95"] <= metrics["map50"]
@@ -35,15 +34,24 @@ def test_quick_run_learns_and_writes_artifacts(run):
 
 
 @pytest.mark.slow
-def test_saved_model_round_trip(run):
+def test_saved_models_round_trip(run):
     out, _ = run
     anchors = np.array(json.loads((out / "anchors.json").read_text())["anchors_relative_wh"], np.float32)
+    # The best checkpoint is the compiled grid model that training used, with its loss.
+    checkpoint = keras.models.load_model(out / "checkpoints" / "best.keras")
+    assert isinstance(checkpoint.loss, yolo.YoloLoss)
+    np.testing.assert_allclose(checkpoint.loss.anchors, anchors)
+    # model.keras serves: pixels of any size in, at most 100 detections in that image's pixels out.
     model = keras.models.load_model(out / "model.keras")
-    assert isinstance(model.loss, yolo.YoloLoss)
-    np.testing.assert_allclose(model.loss.anchors, anchors)
-    images = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
+    images = np.random.default_rng(0).uniform(0, 255, size=(2, 80, 120, 3)).astype(np.float32)
+    found = model(images)
+    assert set(found) == {"boxes", "scores", "classes", "num_detections"}
+    assert found["boxes"].shape == (2, 100, 4) and found["num_detections"].shape == (2,)
+    boxes = np.asarray(found["boxes"])[np.asarray(found["scores"]) >= 0]
+    assert np.all(boxes[:, [0, 2]] <= 120) and np.all(boxes[:, [1, 3]] <= 80) and np.all(boxes >= 0)
     again = keras.models.load_model(out / "model.keras")
-    np.testing.assert_array_equal(np.asarray(model(images)), np.asarray(again(images)))
+    for key, value in again(images).items():
+        np.testing.assert_array_equal(np.asarray(value), np.asarray(found[key]))
 
 
 def test_bad_input_exits_2(capsys, tmp_path):
