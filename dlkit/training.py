@@ -144,6 +144,7 @@ def fit(
     *,
     epochs=10,
     initial_epoch=0,
+    steps_per_epoch=None,
     optimizer="adam",
     learning_rate=1e-3,
     schedule="constant",
@@ -178,6 +179,9 @@ def fit(
             finished before the interruption).
         initial_epoch: the epoch to start counting from, to continue an
             earlier call's epoch count (e.g. the second phase of fine-tuning).
+        steps_per_epoch: optimizer steps per epoch; ``train`` is then
+            repeated as needed (a small set makes several passes per epoch).
+            ``None``: one pass over ``train``.
         optimizer: ``"sgd"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` or an instance.
         learning_rate: initial learning rate.
         schedule: ``"constant"``, ``"exponential"``, ``"step"`` or ``"cosine"``.
@@ -218,11 +222,16 @@ def fit(
             f"epochs must be >= 1 and 0 <= initial_epoch < epochs. Received: epochs={epochs}, "
             f"initial_epoch={initial_epoch}"
         )
+    if steps_per_epoch is not None:
+        if int(steps_per_epoch) < 1:
+            raise ConfigError(f"steps_per_epoch must be >= 1 or None. Received: steps_per_epoch={steps_per_epoch}")
+        steps_per_epoch = int(steps_per_epoch)
+        train = train.repeat()
     strategy = make_strategy(strategy)
     with strategy.scope():
         model = _materialize(model, strategy, mixed_precision)
         if compile:
-            steps = _cardinality(train)
+            steps = steps_per_epoch or _cardinality(train)
             rate = learning_rate_schedule(
                 schedule, learning_rate, (epochs - initial_epoch) * (steps or 1), decay_rate, warmup_steps
             )
@@ -269,6 +278,7 @@ def fit(
             validation_data=validation,
             epochs=epochs,
             initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
             callbacks=all_callbacks,
             verbose=verbose,
             shuffle=False,

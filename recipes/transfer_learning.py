@@ -6,7 +6,7 @@ Three modes:
 learn the digits 5-9 from only ``--shots`` labelled images per class, three ways
 with the same architecture, optimizer (Adam) and epoch budget: from scratch,
 frozen pretrained features (only the new head trains), and fine-tuned (head
-first, then the whole base at a 10x lower learning rate). All three are tested
+first, then the whole base at a 100x lower learning rate). All three are tested
 on the same held-out 5-9 images.
 
 ``--mode pretrained`` (offline): VGG16's conv base with the offline pretrained
@@ -28,11 +28,16 @@ any weights, fine-tuned in two phases on an image folder or a TFDS set.
         --dataset path/to/photos --image-size 128                # offline weights, your folder
 
 Writes into --out (default runs/transfer_learning-<timestamp>): config.json,
-metrics.json, and per mode: comparison.png and test_accuracy_by_epoch.png
+metrics.json, model.keras (raw pixels of any image in; digits: the last
+fine-tuned model; pretrained: VGG16 features + the head) with run.json (its
+class names), and per mode: comparison.png and test_accuracy_by_epoch.png
 (digits); comparison.png, crops.png and the feature caches features/*.npz
-(pretrained); model.keras, curves.png, confusion_matrix.png (your data).
+(pretrained); curves.png, confusion_matrix.png (your data).
+
+    python recipes/predict.py runs/transfer_learning-... photo.jpg
 """
 
+import os
 import sys
 import time
 
@@ -55,11 +60,13 @@ def parse_args(argv=None):
     parser.add_argument("--dataset", default=None, help="an image folder (one sub-folder per class) or a TFDS name")
     parser.add_argument("--image-size", type=int, default=None, help="resize images to N x N")
     parser.add_argument("--learning-rate", type=float, default=1e-3, help="head / from-scratch learning rate")
-    parser.add_argument("--fine-tune-learning-rate", type=float, default=None, help="default: learning rate / 10")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=None, help="default: learning rate / 100")
     parser.add_argument(
         "--fine-tune-fraction", type=float, default=None, help="share of the base to unfreeze (default all)"
     )
     parser.add_argument("--head-epochs", type=int, default=None, help="custom mode: epochs on the frozen base")
+    parser.add_argument("--split-seed", type=int, default=0,
+                        help="custom mode, image folder: seed of its train/dev/test split (default 0)")
     args = parser.parse_args(argv)
     if args.mode is None:
         args.mode = "custom" if args.dataset else "digits"
@@ -152,7 +159,8 @@ def digits_mode(args, out):
     import keras
     import numpy as np
 
-    from dlkit import data, training, transfer
+    from dlkit import data, inference, training, transfer
+    from dlkit.data.adapter import with_adapter
 
     started = time.perf_counter()
     size = args.image_size or 16
@@ -247,6 +255,7 @@ def digits_mode(args, out):
             learning_rate=args.learning_rate,
             fine_tune_learning_rate=args.fine_tune_learning_rate,
             fraction=args.fine_tune_fraction,
+            head_steps=0,  # the arms' equal budget: one pass per epoch, as the other two get
             callbacks=callbacks("finetuned"),
             **common,
         )
@@ -254,6 +263,12 @@ def digits_mode(args, out):
             curve = [records[arm][epoch] for epoch in sorted(records[arm])]
             curves[arm].append(curve)
             results[arm].append(curve[-1])
+
+    # The last fine-tuned model as it serves: raw pixels of any digit image (inverted when dark on light).
+    served = with_adapter(tuned, scale=1.0, polarity="light_on_dark")  # the classifier scales 0-255 itself
+    inference.save_model(served, out / "model.keras")
+    inference.write_run(out, "classification", "transfer_learning", model="model.keras",
+                        class_names=[str(digit) for digit in new], adapter=served.get_layer("adapter").conventions())
 
     labels = {"scratch": "from scratch", "frozen": "frozen pretrained", "finetuned": "fine-tuned"}
     plot_comparison(
@@ -368,7 +383,8 @@ def pretrained_mode(args, out):
     import keras
     import numpy as np
 
-    from dlkit import transfer
+    from dlkit import inference, transfer
+    from dlkit.data.adapter import with_adapter
     from dlkit.data import photos
 
     started = time.perf_counter()
@@ -418,6 +434,16 @@ def pretrained_mode(args, out):
         )
         probabilities = result.model.predict((test_features - mean) / std, verbose=0)
         accuracies[arm] = float(np.mean(np.argmax(probabilities, axis=-1) == test_labels))
+        if arm == "pretrained":
+            # One model for images: the extractor, the training standardization, the head.
+            standardize = keras.layers.Normalization(mean=mean, variance=std**2, name="standardize")
+            images = keras.Input((size, size, 3), name="images")
+            classifier = keras.Model(images, result.model(standardize(extractor(images))), name="photo_classifier")
+
+    served = with_adapter(classifier, scale=1.0)  # the extractor carries VGG's caffe preprocessing
+    inference.save_model(served, out / "model.keras")
+    inference.write_run(out, "classification", "transfer_learning", model="model.keras", class_names=class_names,
+                        backbone="vgg16", weights="vgg16-hed", adapter=served.get_layer("adapter").conventions())
 
     plot_comparison(
         {"random init": accuracies["random_init"], "pretrained (vgg16-hed)": accuracies["pretrained"]},
@@ -473,7 +499,8 @@ def plot_crops(images, labels, class_names, path, per_class=4):
 
 
 def custom_mode(args, out):
-    from dlkit import data, evaluation, transfer
+    from dlkit import data, evaluation, inference, transfer
+    from dlkit.data.adapter import with_adapter
 
     started = time.perf_counter()
     # Build the model first: a bad backbone name or unreachable weights fail before any data is read.
@@ -503,6 +530,8 @@ def custom_mode(args, out):
     options = dict(
         image_size=size, batch_size=batch_size, data_dir=args.data_dir, seed=args.seed, channels=3, normalize=False
     )
+    if os.path.isdir(str(args.dataset)):
+        options["split_seed"] = args.split_seed
     train, info = data.load(args.dataset, "train", **options)
     dev, _ = data.load(args.dataset, "dev", **options)
     test, _ = data.load(args.dataset, "test", **options)
@@ -524,7 +553,11 @@ def custom_mode(args, out):
         out=out,
         strategy=args.strategy,
     )
-    model.save(out / "model.keras")
+    model = with_adapter(model, scale=1.0)  # raw pixels of any size; the backbone's preprocessing is inside
+    inference.save_model(model, out / "model.keras")
+    inference.write_run(out, "classification", "transfer_learning", model="model.keras",
+                        class_names=info.class_names, backbone=str(args.backbone), weights=str(args.weights),
+                        adapter=model.get_layer("adapter").conventions())
     y_true, probabilities = evaluation.predict_classes(model, test)
     report = evaluation.classification_report(y_true, probabilities, info.class_names)
     evaluation.plot_curves(result.history, out / "curves.png", title=f"{args.backbone} on {args.dataset}")
@@ -540,6 +573,7 @@ def custom_mode(args, out):
         "head_epochs": head_epochs,
         "epochs": epochs,
         "unfrozen_layers": len(result.unfrozen),
+        "kept_phase": result.kept,
         "seconds": round(time.perf_counter() - started, 2),
     }
     return cli.finish_run(out, metrics, ["test_accuracy", "unfrozen_layers", "seconds"], recipe="transfer_learning")

@@ -19,6 +19,7 @@ The path the Keras transfer-learning guide recommends, with its pitfalls handled
 """
 
 from dlkit.transfer.backbones import (  # noqa: F401
+    FeatureStandardization,
     backbone_choices,
     build_classifier,
     build_feature_extractor,

@@ -292,12 +292,16 @@ def build_classifier(
     classifier_activation="softmax",
     name=None,
     inference_mode=True,
+    standardize=True,
 ):
     """Builds a classifier on a (pretrained) backbone, ready for transfer learning.
 
     Following the Keras transfer-learning guide: the base is called with
     ``training=False`` and frozen; the new head is pooling, ``Dropout`` and a
-    float32 ``Dense`` named ``predictions``. Feed ``[0, 255]`` pixels
+    float32 ``Dense`` named ``predictions``, whose weights start at zero (every
+    class at the same logit; random weights on pooled features of norm ~200
+    saturate the softmax and a small folder's few steps never recover), after
+    a fixed standardization of the pooled features (``standardize``). Feed ``[0, 255]`` pixels
     (``dlkit.data.load(..., normalize=False)``): the family's preprocessing is
     part of the model, so it is saved with it and cannot be forgotten at
     inference time.
@@ -322,6 +326,9 @@ def build_classifier(
         inference_mode: run the base with ``training=False`` always (see
             :class:`InferenceMode`). ``False`` lets it follow the outer model,
             e.g. to train the same architecture from scratch with live batch norm.
+        standardize: put a :class:`FeatureStandardization` before the head
+            (identity until :func:`~dlkit.transfer.fine_tune` sets it from the
+            training features).
 
     Returns:
         A ``keras.Model``; :func:`find_base` gives its backbone, which runs
@@ -338,12 +345,62 @@ def build_classifier(
     inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing, inference_mode)
     set_trainable(base, not freeze)
     x = _pool(x, pooling)
+    if standardize and len(x.shape) == 2:
+        x = FeatureStandardization(name="head_standardization")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    # Zero weights: every class starts at the same logit (loss log C) instead of random logits of the scale of
+    # the pooled features (~10 for VGG16 on caffe inputs), which saturate the softmax (Kolesnikov et al., BiT 2020).
     outputs = keras.layers.Dense(
-        int(num_classes), activation=classifier_activation, dtype="float32", name="predictions"
+        int(num_classes), activation=classifier_activation, kernel_initializer="zeros", dtype="float32",
+        name="predictions",
     )(x)
     return keras.Model(inputs, outputs, name=name or f"{base.name}_classifier")
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class FeatureStandardization(keras.layers.Layer):
+    """``(x - mean) / sqrt(variance + epsilon)`` per feature, with fixed (non-trainable) statistics.
+
+    The head of :func:`build_classifier` standardizes the pooled features
+    before its ``Dense``, as a logistic regression on standardized features
+    does: pooled VGG16 features on caffe inputs have norms ~200 and per-feature
+    scales that differ by orders of magnitude. It starts as the identity;
+    :func:`dlkit.transfer.fine_tune` sets the statistics from the training
+    features before phase 1 (:meth:`adapt`).
+
+    Args:
+        epsilon: added to the variance.
+        **kwargs: ``keras.layers.Layer`` arguments (``name``).
+    """
+
+    def __init__(self, epsilon=1e-6, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        size = int(input_shape[-1])
+        self.mean = self.add_weight(shape=(size,), initializer="zeros", trainable=False, name="mean")
+        self.variance = self.add_weight(shape=(size,), initializer="ones", trainable=False, name="variance")
+
+    def adapt(self, features):
+        """Sets the statistics from ``(N, size)`` features (NumPy)."""
+        import numpy as np
+
+        features = np.asarray(features, np.float64)
+        self.mean.assign(features.mean(axis=0).astype("float32"))
+        self.variance.assign(features.var(axis=0).astype("float32"))
+
+    def call(self, inputs):
+        x = keras.ops.cast(inputs, "float32")
+        return (x - self.mean) / keras.ops.sqrt(self.variance + self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
 
 
 def set_trainable(layer, value):

@@ -99,7 +99,9 @@ def feature_head(feature_dim, num_classes, dropout=0.2, name="head"):
     """A ``Dropout -> Dense(softmax)`` head on ``(batch, feature_dim)`` features."""
     inputs = keras.Input((int(feature_dim),), name="features")
     x = keras.layers.Dropout(dropout, name="head_dropout")(inputs) if dropout else inputs
-    outputs = keras.layers.Dense(int(num_classes), activation="softmax", dtype="float32", name="predictions")(x)
+    # Zero weights, as build_classifier's head: every class starts at the same logit.
+    outputs = keras.layers.Dense(int(num_classes), activation="softmax", kernel_initializer="zeros", dtype="float32",
+                                 name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
 
 

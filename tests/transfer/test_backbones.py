@@ -30,6 +30,7 @@ def test_keras_applications_name_builds_a_frozen_classifier():
         "preprocessing",
         "mobilenetv2_1.00_32_inference",
         "avg_pool",
+        "head_standardization",
         "head_dropout",
         "predictions",
     ]
@@ -150,7 +151,11 @@ def test_inference_mode_can_be_turned_off_for_training_from_scratch():
         wrapped
     )
     assert plain.layers[2] is transfer.find_base(plain) and isinstance(plain.layers[2], keras.Model)
-    images = np.random.default_rng(0).uniform(0, 255, (4, 32, 32, 3)).astype("float32")
+    rng = np.random.default_rng(0)
+    for model in (wrapped, plain):  # the head starts at zero (equal logits): give it weights that show the features
+        head = model.get_layer("predictions")
+        head.kernel.assign(rng.normal(0, 0.1, head.kernel.shape).astype("float32"))
+    images = rng.uniform(0, 255, (4, 32, 32, 3)).astype("float32")
     # In training mode the plain base uses batch statistics; the wrapped one ignores the outer mode.
     np.testing.assert_allclose(wrapped(images, training=True), wrapped(images, training=False), rtol=1e-5, atol=1e-6)
     assert not np.allclose(plain(images, training=True), plain(images, training=False), atol=1e-4)

@@ -122,7 +122,7 @@ def test_recompiled_optimizer_sees_the_newly_trainable_variables(model, tmp_path
         assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [2]
     assert len(result.head_history["loss"]) == 2 and len(result.fine_tune_history["loss"]) == 1
     assert len(result.history["loss"]) == 3
-    assert result.fine_tune_learning_rate == pytest.approx(1e-4)
+    assert result.fine_tune_learning_rate == pytest.approx(1e-5)  # the head's 1e-3 / 100, the Keras guide's ratio
 
 
 def test_layer_multipliers_scale_the_fine_tuning_steps(model):
@@ -149,3 +149,66 @@ def test_bad_settings_are_refused(model):
     plain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
     with pytest.raises(ConfigError, match="nested backbone"):
         transfer.fine_tune(plain, tiny_data())
+
+
+def test_the_head_starts_at_equal_logits_and_phase_1_counts_steps(model):
+    images, _ = next(iter(tiny_data()))
+    np.testing.assert_allclose(np.asarray(model(images)), 0.5, atol=1e-6)  # zero-initialized head, 2 classes
+    result = transfer.fine_tune(model, tiny_data(), tiny_data(seed=2), head_epochs=2, fine_tune_epochs=1,
+                                head_steps=120, verbose=0)
+    # 16 images are 2 batches an epoch: phase 1 still took its 120 steps (on cached features, 32 a batch).
+    assert result.head_steps == 120 and len(result.head_history["loss"]) == 2
+    assert result.head_history["loss"][-1] < result.head_history["loss"][0]
+
+
+def test_phase_1_standardizes_the_pooled_features_and_trains_the_classifiers_own_head(model):
+    before = model.get_layer("predictions").get_weights()[0].copy()
+    result = transfer.fine_tune(model, tiny_data(), head_epochs=1, fine_tune_epochs=1, fine_tune_learning_rate=1e-7,
+                                fraction=0.1, verbose=0)
+    extractor = keras.Model(model.inputs, model.get_layer("head_standardization").input)
+    features = np.concatenate([np.asarray(extractor(images)) for images, _ in tiny_data()])
+    layer = model.get_layer("head_standardization")
+    np.testing.assert_allclose(layer.mean.numpy(), features.mean(axis=0), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.variance.numpy(), features.var(axis=0), rtol=1e-3, atol=1e-4)
+    assert not np.allclose(model.get_layer("predictions").get_weights()[0], before)
+    assert result.head_steps == transfer.fine_tuning.HEAD_STEPS
+
+
+def test_with_callbacks_phase_1_runs_on_images_and_still_counts_steps(model):
+    seen = []
+
+    class Evaluates(keras.callbacks.Callback):  # a user's callback: the classifier, compiled, on images
+        def on_epoch_end(self, epoch, logs=None):
+            assert self.model.optimizer is not None
+            seen.append(np.asarray(self.model(next(iter(tiny_data()))[0], training=False)).shape)
+
+    result = transfer.fine_tune(model, tiny_data(), head_epochs=2, fine_tune_epochs=1, head_steps=10,
+                                callbacks=[Evaluates()], verbose=0)
+    assert seen == [(8, 2)] * 3 and result.head_steps == 10  # 2 batches a pass, 5 steps an epoch
+
+
+def test_a_phase_2_that_hurts_the_validation_loss_is_undone(model):
+    snapshots = {}
+
+    class Sabotage(keras.callbacks.Callback):
+        """Keeps phase 1's final weights, then wrecks the head as phase 2 (epochs 2 and up) begins."""
+
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                snapshots["head"] = [weight.copy() for weight in self.model.get_weights()]
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:
+                kernel = self.model.get_layer("predictions").kernel
+                kernel.assign(-20.0 * np.sign(kernel.numpy() + 1e-3))
+
+    result = transfer.fine_tune(model, tiny_data(), tiny_data(seed=3), head_epochs=2, fine_tune_epochs=1,
+                                fine_tune_learning_rate=1e-7, callbacks=[Sabotage()], verbose=0)
+    assert result.fine_tune_history["val_loss"][-1] > result.head_history["val_loss"][-1]
+    assert result.kept == "head"
+    for kept, snapshot in zip(model.get_weights(), snapshots["head"]):
+        np.testing.assert_array_equal(kept, snapshot)
+    # Asked not to, it keeps what phase 2 left.
+    again = transfer.fine_tune(model, tiny_data(), tiny_data(seed=3), head_epochs=2, fine_tune_epochs=1,
+                               fine_tune_learning_rate=1e-7, callbacks=[Sabotage()], keep_better=False, verbose=0)
+    assert again.kept == "fine_tuned"
