@@ -26,7 +26,7 @@ def export_run(predictor, directory, format="tf_saved_model"):
         directory: output folder (created).
         format: ``"tf_saved_model"`` (TensorFlow Serving, ``tf.saved_model.load``),
             ``"litert"`` (TFLite / LiteRT, ``.tflite``) or ``"onnx"``
-            (ONNX Runtime; needs ``pip install dlkit[onnx]``).
+            (ONNX Runtime; needs ``pip install -e '.[export]'``).
 
     Raises:
         ConfigError: an unknown format, a task without a network, or the
@@ -40,7 +40,7 @@ def export_run(predictor, directory, format="tf_saved_model"):
             try:
                 __import__(module)
             except ImportError:
-                raise ConfigError(f"ONNX export needs {module}: pip install 'dlkit[onnx]' (tf2onnx, onnxruntime). "
+                raise ConfigError(f"ONNX export needs {module}: pip install -e '.[export]' (tf2onnx, onnxruntime). "
                                   f"Received: format='onnx'") from None
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
