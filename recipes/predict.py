@@ -74,7 +74,9 @@ def main(argv=None):
     card = inference.read_run(args.run)  # fails fast on a folder that is not a run, before any model loads
     if args.export is not None:
         if args.inputs or args.verify:
-            raise ConfigError(f"--export writes the model only; drop the inputs. Received: {args.inputs or args.verify}")
+            raise ConfigError(
+                f"--export writes the model only; drop the inputs. Received: {args.inputs or args.verify}"
+            )
         path = inference.export_run(inference.load_run(args.run), args.export, args.format)
         print(f"predict: exported {card['task']} model ({args.format}) -> {path}", flush=True)
         return {"task": card["task"], "export": str(path), "format": args.format}

@@ -235,7 +235,7 @@ def resize(images, size):
 
 
 def _separable(images, rows, columns):
-    """``rows @ image @ columns.T`` for each channel: ``rows`` ``([batch,] out_h, H)``, ``columns`` ``([batch,] out_w, W)``.
+    """``rows @ image @ columns.T`` per channel; ``rows`` ``([batch,] out_h, H)``, ``columns`` ``([batch,] out_w, W)``.
 
     Written with transposes and broadcasting ``matmul`` (not ``einsum``): the
     LiteRT converter turns this into BATCH_MATMUL ops with valid shapes.

@@ -48,7 +48,8 @@ class ClassificationPredictor(ImagePredictor):
     @staticmethod
     def line(record):
         rest = ", ".join(f"{item['label']} {item['probability']:.3f}" for item in record["top_k"][1:])
-        return f"{record['input']}: {record['label']} ({record['probability']:.3f})" + (f"; then {rest}" if rest else "")
+        line = f"{record['input']}: {record['label']} ({record['probability']:.3f})"
+        return f"{line}; then {rest}" if rest else line
 
 
 class MultilabelPredictor(ImagePredictor):

@@ -12,7 +12,8 @@ from dlkit.errors import ConfigError
 @pytest.mark.parametrize(
     "shape, size, method",
     [((2, 37, 53, 3), (16, 16), "area"), ((1, 400, 300, 3), (64, 64), "area"), ((1, 90, 30, 2), (45, 20), "area"),
-     ((1, 8, 8, 1), (32, 32), "bilinear"), ((2, 20, 13, 3), (41, 64), "bilinear"), ((1, 64, 64, 3), (64, 64), "bilinear")],
+     ((1, 8, 8, 1), (32, 32), "bilinear"), ((2, 20, 13, 3), (41, 64), "bilinear"),
+     ((1, 64, 64, 3), (64, 64), "bilinear")],
 )
 def test_resize_equals_tf_image_resize(shape, size, method):
     images = np.random.default_rng(0).uniform(0, 255, shape).astype(np.float32)

@@ -25,8 +25,9 @@ from dlkit.inference.images import read_image  # noqa: E402
 def export(run, directory, format):
     predict.main([str(run.out), "--export", str(directory), "--format", format])
     description = json.loads((directory / "serving.json").read_text())
-    assert description["format"] == format and description["task"] == json.loads((run.out / "run.json").read_text())["task"]
-    assert json.loads((directory / "run.json").read_text()) == json.loads((run.out / "run.json").read_text())
+    card = json.loads((run.out / "run.json").read_text())
+    assert description["format"] == format and description["task"] == card["task"]
+    assert json.loads((directory / "run.json").read_text()) == card
     return directory / description["artifact"]
 
 
@@ -106,7 +107,7 @@ def test_exported_classifier_answers_as_predict_does(recipe_run, user_images, tm
     for path in sorted(user_images.glob("digit*.png")):
         pixels = read_image(path)
         if format == "litert":
-            pixels = pixels[..., :3] if pixels.shape[-1] == 3 else np.asarray(Image.open(path).convert("RGB"), np.float32)
+            pixels = np.asarray(Image.open(path).convert("RGB"), np.float32)  # LiteRT takes RGB only
         expected = predictor([pixels], top_k=10)[0]
         probabilities = runner(pixels[None].astype(np.float32))["output"][0]
         by_label = {item["label"]: item["probability"] for item in expected["top_k"]}

@@ -161,14 +161,16 @@ def test_detection_boxes_come_back_in_the_original_images_pixels(recipe_run, tmp
     matched = 0
     for index in range(6):
         small, large, wide = records[3 * index: 3 * index + 3]
-        assert (small["width"], small["height"], large["width"], wide["width"], wide["height"]) == (64, 64, 192, 192, 128)
+        sizes = (small["width"], small["height"], large["width"], wide["width"], wide["height"])
+        assert sizes == (64, 64, 192, 192, 128)
         for record in (small, large, wide):
             for detection in record["detections"]:
                 x1, y1, x2, y2 = detection["box"]
                 assert 0 <= x1 <= x2 <= record["width"] and 0 <= y1 <= y2 <= record["height"]
                 assert detection["label"] in card["class_names"] and detection["score"] >= 0.5
             picture = Image.open(record["picture"])
-            assert picture.width % record["width"] == 0 and picture.width // record["width"] == picture.height // record["height"]
+            scale = picture.width // record["width"]  # small pictures are enlarged by a whole factor
+            assert picture.size == (scale * record["width"], scale * record["height"])
         # Three times the pixels, three times the box: each confident small-image box has its large-image twin.
         for detection in small["detections"]:
             scaled = np.array(detection["box"]) * 3

@@ -30,7 +30,8 @@ def reloaded(recipe_run, tmp_path_factory):
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parents[1]), os.environ.get("PYTHONPATH")]))
     completed = subprocess.run(
-        [sys.executable, str(HERE / "reload_check.py"), str(result), *(f"{name}={run.out}" for name, run in runs.items())],
+        [sys.executable, str(HERE / "reload_check.py"), str(result),
+         *(f"{name}={run.out}" for name, run in runs.items())],
         capture_output=True, text=True, timeout=600, env=environment,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
