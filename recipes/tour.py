@@ -30,8 +30,10 @@ import subprocess
 import sys
 import time
 
-# The tour only starts recipe processes and reads their files: no Keras, no TensorFlow here (see dlkit/__init__.py).
-os.environ.setdefault("DLKIT_REGISTER_ON_IMPORT", "0")
+# Run as a script, the tour only starts recipe processes and reads their files: no Keras, no TensorFlow in it (see
+# dlkit/__init__.py). Imported (by the tests), it leaves the importing process's environment alone.
+if __name__ == "__main__":
+    os.environ.setdefault("DLKIT_REGISTER_ON_IMPORT", "0")
 
 from dlkit import cli  # noqa: E402
 from dlkit.errors import ConfigError  # noqa: E402

@@ -207,7 +207,7 @@ def digits_mode(args, out):
             verbose=0,
         )
         pretrained_path = out / "pretrained_0-4.keras"
-        pretrained.save(pretrained_path)
+        inference.save_model(pretrained, pretrained_path)
         predictions = np.argmax(
             keras.ops.convert_to_numpy(pretrained(old_test_images / 255.0, training=False)), axis=-1
         )

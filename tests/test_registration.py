@@ -33,8 +33,9 @@ def test_a_fresh_import_dlkit_registers_them_all():
     expected = sorted(f"dlkit>{name}" for names in decorated_classes().values() for name in names)
     code = ("import json, dlkit, keras; "
             "print(json.dumps(sorted(k for k in keras.saving.get_custom_objects() if k.startswith('dlkit>'))))")
+    environment = {key: value for key, value in os.environ.items() if key != "DLKIT_REGISTER_ON_IMPORT"}
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                               cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+                               cwd=ROOT, env=dict(environment, PYTHONPATH=str(ROOT)))
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert json.loads(completed.stdout.strip().splitlines()[-1]) == expected
 

@@ -105,7 +105,8 @@ def non_max_suppression(boxes, scores, iou_threshold=0.5, score_threshold=0.0, m
 
 def _corners(boxes):
     """``(x1, y1, x2, y2, area)`` of corner boxes ``(B, N, 4)``, each ``(B, N)``; area as TensorFlow computes it."""
-    x1, y1, x2, y2 = ops.unstack(boxes, 4, axis=-1)
+    # Slices, not ops.unstack: tf2onnx cannot convert the Unpack op inside the loop's conditional (ONNX export).
+    x1, y1, x2, y2 = (boxes[..., index] for index in range(4))
     return x1, y1, x2, y2, (y2 - y1) * (x2 - x1)
 
 

@@ -2,9 +2,10 @@
 
 Probe inputs are made the same way in the test process and in a fresh one.
 
-Image models get pixels of a size and channel count no recipe trains on (the
-adapter must resize and convert them); a siamese pair gets a pair of them; the
-word2vec model gets word and candidate ids.
+Image models that take raw pixels get a size and channel count no recipe trains
+on (the adapter must resize and convert them), models with a fixed input (a
+pretrained backbone a recipe shares) inputs of that shape; a siamese pair gets a
+pair; the word2vec model gets word and candidate ids.
 """
 
 import numpy as np
@@ -34,7 +35,10 @@ def probe_inputs(model):
         if model.architecture == "cbow":
             words = rng.integers(0, size, (16, 4))
         return (words, rng.integers(0, size, (16, 6)))
-    pixels = lambda: rng.uniform(0, 255, (3, 41, 29, 3)).astype(np.float32)  # noqa: E731
+    shape = tuple(model.inputs[0].shape[1:])
+    if None in shape:  # raw pixels of any size: one no recipe trains on
+        shape = (41, 29, 3)
+    pixels = lambda: rng.uniform(0, 255, (3, *shape)).astype(np.float32)  # noqa: E731
     names = [tensor.name for tensor in model.inputs]
     if len(names) > 1:
         return {name: pixels() for name in names}

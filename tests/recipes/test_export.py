@@ -34,8 +34,8 @@ def export(run, directory, format):
 def saved_model_runner(path):
     import tensorflow as tf
 
-    serve = tf.saved_model.load(str(path)).serve
-    return lambda pixels: {key: np.asarray(value) for key, value in _named(serve(tf.constant(pixels))).items()}
+    loaded = tf.saved_model.load(str(path))  # kept: its variables live as long as the loaded object
+    return lambda pixels: {key: np.asarray(value) for key, value in _named(loaded.serve(tf.constant(pixels))).items()}
 
 
 def litert_runner(path):

@@ -28,6 +28,7 @@ def reloaded(recipe_run, tmp_path_factory):
     runs = {name: recipe_run(name) for name in WITH_MODELS}
     result = tmp_path_factory.mktemp("reload") / "result.json"
     environment = dict(os.environ)
+    environment.pop("DLKIT_REGISTER_ON_IMPORT", None)  # a plain user's process: registration on import
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parents[1]), os.environ.get("PYTHONPATH")]))
     completed = subprocess.run(
         [sys.executable, str(HERE / "reload_check.py"), str(result),
