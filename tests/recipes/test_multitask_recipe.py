@@ -12,7 +12,6 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "recipes"))
 
 import multitask as recipe  # noqa: E402
 
-from dlkit.data import shapes  # noqa: E402
 
 CLASSES = ("circle", "square", "triangle")
 
@@ -27,16 +26,6 @@ def multilabel_run(recipe_run):
 def localization_run(recipe_run):
     run = recipe_run("localization")
     return run.out, run.metrics
-
-
-def _test_split(task, **options):
-    """The recipe's quick test split, as NumPy arrays."""
-    dataset, _ = shapes.load(
-        "test", task=task, image_size=32, num_images=600, batch_size=None, classes=CLASSES,
-        size_range=recipe.SIZE_RANGE, **options,
-    )
-    images, targets = zip(*dataset.as_numpy_iterator())
-    return np.stack(images), targets
 
 
 @pytest.mark.slow
@@ -56,18 +45,10 @@ def test_multilabel_quick_learns_with_missing_labels_and_beats_the_parameter_cou
     )
 
 
-@pytest.mark.slow
-def test_multilabel_saved_model_reproduces_the_reported_scores(multilabel_run):
-    from sklearn.metrics import roc_auc_score
-
-    out, metrics = multilabel_run
-    model = keras.models.load_model(out / "model.keras")
-    images, labels = _test_split("multilabel")
-    probabilities = model.predict(images * 255.0, verbose=0)["labels"]  # the saved model takes raw pixels
-    scores = recipe.multilabel_scores(np.stack(labels), probabilities, CLASSES, roc_auc_score)
-    assert scores["mean_auc"] == pytest.approx(metrics["mean_auc"], abs=1e-6)
-    assert scores["mean_accuracy"] == pytest.approx(metrics["mean_accuracy"], abs=1e-6)
-    # The best checkpoint is the compiled training model: its custom loss comes back with it.
+def test_the_checkpoint_is_the_compiled_training_model(multilabel_run):
+    # model.keras serves (raw pixels in); that it reproduces the reported scores is tests/recipes/test_reload.py's
+    # check. The best checkpoint keeps the compiled training model: its custom loss comes back with it.
+    out, _ = multilabel_run
     checkpoint = keras.models.load_model(out / "checkpoints" / "best.keras")
     assert type(checkpoint.loss["labels"]).__name__ == "MaskedBinaryCrossentropy"
 
@@ -81,19 +62,6 @@ def test_localization_quick_classifies_and_boxes(localization_run):
     assert metrics["mean_iou"] >= 0.6
     assert metrics["objectness_accuracy"] >= 0.9
     assert metrics["landmark_error_pixels"] < 4
-
-
-@pytest.mark.slow
-def test_localization_saved_model_reproduces_the_reported_scores(localization_run):
-    out, metrics = localization_run
-    model = keras.models.load_model(out / "model.keras")
-    images, targets = _test_split("localization", landmarks=True)
-    predictions = model.predict(images * 255.0, verbose=0)
-    truth = np.stack([target["localization"] for target in targets])
-    landmarks = np.stack([target["landmarks"] for target in targets])
-    scores = recipe.localization_scores(truth, predictions["localization"], landmarks, predictions["landmarks"], 32)
-    for key in ("class_accuracy", "mean_iou", "objectness_accuracy", "landmark_error_pixels"):
-        assert scores[key] == pytest.approx(metrics[key], abs=1e-6)
 
 
 def test_numpy_iou_matches_the_keras_metric_function():

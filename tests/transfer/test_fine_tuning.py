@@ -106,7 +106,8 @@ def test_recompiled_optimizer_sees_the_newly_trainable_variables(model, tmp_path
     spy = OptimizerSpy()
     before = kernels(model)
     result = transfer.fine_tune(
-        model, tiny_data(), head_epochs=2, fine_tune_epochs=1, top_n=2, out=tmp_path, callbacks=[spy], verbose=0
+        model, tiny_data(), head_epochs=2, fine_tune_epochs=1, top_n=2, out=tmp_path, callbacks=[spy], head_steps=0,
+        verbose=0,
     )
     head_phase, tune_phase = spy.seen
     assert head_phase == ["predictions/bias", "predictions/kernel"]
@@ -203,12 +204,13 @@ def test_a_phase_2_that_hurts_the_validation_loss_is_undone(model):
                 kernel.assign(-20.0 * np.sign(kernel.numpy() + 1e-3))
 
     result = transfer.fine_tune(model, tiny_data(), tiny_data(seed=3), head_epochs=2, fine_tune_epochs=1,
-                                fine_tune_learning_rate=1e-7, callbacks=[Sabotage()], verbose=0)
+                                fine_tune_learning_rate=1e-7, callbacks=[Sabotage()], head_steps=0, verbose=0)
     assert result.fine_tune_history["val_loss"][-1] > result.head_history["val_loss"][-1]
     assert result.kept == "head"
     for kept, snapshot in zip(model.get_weights(), snapshots["head"]):
         np.testing.assert_array_equal(kept, snapshot)
     # Asked not to, it keeps what phase 2 left.
     again = transfer.fine_tune(model, tiny_data(), tiny_data(seed=3), head_epochs=2, fine_tune_epochs=1,
-                               fine_tune_learning_rate=1e-7, callbacks=[Sabotage()], keep_better=False, verbose=0)
+                               fine_tune_learning_rate=1e-7, callbacks=[Sabotage()], keep_better=False, head_steps=0,
+                               verbose=0)
     assert again.kept == "fine_tuned"
