@@ -171,11 +171,14 @@ def _corners(name):
 
 def validate(boxes, labels=None, bounding_box_format="rel_xyxy", height=None, width=None, on_invalid="raise",
              tolerance=1e-6):
-    """Checks boxes for degenerate, flipped and out-of-frame rows.
+    """Checks boxes for non-finite, degenerate, flipped and out-of-frame rows.
 
-    A box is *invalid* when it has zero or negative width or height (degenerate
-    or flipped) or lies partly outside the image (beyond ``tolerance``).
-    Padding rows (all coordinates negative) are never invalid.
+    A box is *invalid* when a coordinate is NaN or infinite, when it has zero
+    or negative width or height (degenerate or flipped), or when it lies partly
+    outside the image (beyond ``tolerance``). Padding rows (all coordinates
+    negative and finite) are never invalid. As in TensorFlow's and NumPy's
+    comparisons, NaN is neither above nor below a limit, so it is tested for
+    explicitly: a NaN box never passes as valid.
 
     Args:
         boxes: array ``(..., M, 4)`` in ``bounding_box_format``.
@@ -185,7 +188,8 @@ def validate(boxes, labels=None, bounding_box_format="rel_xyxy", height=None, wi
         width: image width (pixel formats only).
         on_invalid: ``"raise"`` (a ``DatasetError`` naming the first bad box),
             ``"drop"`` (invalid rows become padding), or ``"clip"`` (out-of-frame
-            boxes are clipped; degenerate and flipped ones are dropped).
+            boxes are clipped; non-finite, degenerate and flipped ones are
+            dropped).
         tolerance: slack allowed outside the frame.
 
     Returns:
@@ -204,6 +208,9 @@ def validate(boxes, labels=None, bounding_box_format="rel_xyxy", height=None, wi
     padding = np.all(corners < 0, axis=-1) if corners.size else np.zeros(corners.shape[:-1], bool)
     original = np.asarray(boxes, dtype=np.float32)
     padding |= np.all(original < 0, axis=-1) if original.size else padding
+    # NaN fails every comparison below and inf can pass them: test it apart.
+    nonfinite = ~np.all(np.isfinite(original), axis=-1) | ~np.all(np.isfinite(corners), axis=-1)
+    padding &= ~nonfinite
     limit_x, limit_y = (1.0, 1.0) if relative else (width, height)
     degenerate = (corners[..., 2] <= corners[..., 0]) | (corners[..., 3] <= corners[..., 1])
     outside = np.zeros_like(degenerate)
@@ -214,12 +221,17 @@ def validate(boxes, labels=None, bounding_box_format="rel_xyxy", height=None, wi
             | (corners[..., 2] > limit_x + tolerance)
             | (corners[..., 3] > limit_y + tolerance)
         )
-    invalid = (degenerate | outside) & ~padding
+    invalid = (nonfinite | degenerate | outside) & ~padding
     labels_out = None if labels is None else np.array(labels, dtype=np.int32, copy=True)
     if on_invalid == "raise":
         if invalid.any():
             index = tuple(int(i) for i in np.argwhere(invalid)[0])
-            kind = "has zero or negative width/height" if degenerate[index] else "lies outside the image"
+            if nonfinite[index]:
+                kind = "has a NaN or infinite coordinate"
+            elif degenerate[index]:
+                kind = "has zero or negative width/height"
+            else:
+                kind = "lies outside the image"
             raise DatasetError(
                 f"Box {index} {kind} (format {name}); pass on_invalid='drop' or 'clip' to handle such boxes. "
                 f"Received: box={original[index].tolist()}"
@@ -231,7 +243,7 @@ def validate(boxes, labels=None, bounding_box_format="rel_xyxy", height=None, wi
         out = np.where(outside[..., None] & ~padding[..., None], clipped, out)
         corners = np.asarray(ops.convert_to_numpy(convert_format(out, name, _corners(name))))
         degenerate = (corners[..., 2] <= corners[..., 0]) | (corners[..., 3] <= corners[..., 1])
-        drop = degenerate & ~padding
+        drop = (nonfinite | degenerate) & ~padding
     else:
         drop = invalid
     out[drop] = -1.0

@@ -9,12 +9,17 @@
 * ``method="voc07"``: the same matching, 11-point interpolated AP (VOC 2007).
 * ``method="coco"``: pycocotools' rules — per image, each detection (best
   score first, at most ``max_detections_per_image`` per class) takes the
-  best-IoU true box *still free* with IoU >= the threshold; AP is the 101-point
-  interpolated precision; averaged over IoU 0.50:0.05:0.95 by
-  :func:`evaluate_detections`.
+  best-IoU true box *still free* with IoU >= the threshold; when that IoU ties
+  between free true boxes, the *later* one is taken (``COCOeval.evaluateImg``
+  replaces its match on ``iou >= best``; tested against pycocotools itself);
+  AP is the 101-point interpolated precision; averaged over IoU
+  0.50:0.05:0.95 by :func:`evaluate_detections`. The VOC methods keep the
+  devkit's rule: the first true box of highest IoU.
 
 Classes with no true box have AP ``nan`` and are left out of the mean (COCO
 reports -1 for them). Images with no predictions simply contribute misses.
+Predictions whose score is NaN are ignored (neither true nor false positives,
+and not counted towards ``max_detections_per_image``): a NaN has no rank.
 Inputs are padded arrays (boxes -1, labels -1) or lists of per-image arrays.
 """
 
@@ -30,7 +35,7 @@ COCO_THRESHOLDS = tuple(np.round(np.linspace(0.5, 0.95, 10), 2))
 
 
 def _per_image(boxes, labels, scores, bounding_box_format):
-    """Lists of per-image NumPy arrays in corner format, padding removed."""
+    """Lists of per-image NumPy arrays in corner format, padding (and predictions scored NaN) removed."""
     name = box_utils.check_format(bounding_box_format)
     corners_format = "rel_xyxy" if name.startswith("rel_") else "xyxy"
     out = []
@@ -44,6 +49,13 @@ def _per_image(boxes, labels, scores, bounding_box_format):
             )
         image_scores = None if scores is None else np.asarray(scores[index], dtype=np.float64).reshape(-1)
         keep = (image_labels >= 0) & ~np.all(image_boxes < 0, axis=-1)
+        if image_scores is not None:
+            if len(image_scores) != len(image_labels):
+                raise ConfigError(
+                    f"Image {index} has {len(image_labels)} predictions but {len(image_scores)} scores. "
+                    f"Received: labels={image_labels.shape}, scores={image_scores.shape}"
+                )
+            keep &= ~np.isnan(image_scores)
         if len(image_boxes):
             image_boxes = np.asarray(ops.convert_to_numpy(box_utils.convert_format(image_boxes, name, corners_format)))
         out.append((image_boxes[keep], image_labels[keep], None if image_scores is None else image_scores[keep]))
@@ -121,7 +133,8 @@ def _class_ap(truths, predictions, class_id, iou_threshold, method, max_detectio
             if len(gt):
                 if method == "coco":
                     candidates = np.where(~taken & (iou[rank] >= iou_threshold), iou[rank], -1.0)
-                    best = int(np.argmax(candidates))
+                    # pycocotools takes the last true box of highest IoU (argmax takes the first).
+                    best = len(candidates) - 1 - int(np.argmax(candidates[::-1]))
                     hit = candidates[best] >= iou_threshold
                 else:
                     best = int(np.argmax(iou[rank]))
@@ -152,10 +165,12 @@ def mean_average_precision(true_boxes, true_labels, pred_boxes, pred_labels, pre
         true_labels: ``(images, M)`` padded with -1, or a list of ``(M_i,)``.
         pred_boxes: ``(images, K, 4)`` padded with -1, or a list.
         pred_labels: ``(images, K)`` padded with -1, or a list.
-        pred_scores: ``(images, K)``, or a list.
+        pred_scores: ``(images, K)``, or a list; predictions scored NaN are ignored.
         num_classes: number of classes ``C``.
         iou_threshold: IoU needed for a true positive.
-        method: ``"voc"``, ``"voc07"`` or ``"coco"`` (see the module docstring).
+        method: ``"voc"``, ``"voc07"`` or ``"coco"`` (see the module docstring;
+            ``"coco"`` breaks IoU ties towards the later true box, as
+            pycocotools does).
         bounding_box_format: format of all boxes (Keras name).
         max_detections_per_image: per image and class, COCO only.
 

@@ -32,7 +32,22 @@ Two implementations with one contract:
 
 Both follow TensorFlow's kernel: candidates need ``score > score_threshold``,
 a candidate is suppressed by a kept box of its class with ``IoU >
-iou_threshold``, and equal scores are taken in index order.
+iou_threshold``, and equal scores are taken in index order. The edge cases
+follow ``tf.image.combined_non_max_suppression`` too:
+
+* no boxes (``N = 0``) or no classes (``C = 0``): no detections
+  (``num_detections`` 0, every output row -1), in eager mode and in a graph
+  with static shapes;
+* flipped boxes (``x1 > x2`` or ``y1 > y2``): the IoU test reorders each
+  box's corners (min and max of each pair, as TF's kernel does), so a flipped
+  box suppresses like its upright twin; the returned box keeps the original
+  (flipped) coordinates, as TF returns them;
+* a NaN score is never above ``score_threshold``, so that (box, class) pair
+  is never a candidate;
+* a box with a NaN coordinate is a candidate like any other (TF keeps it and
+  returns it with its NaN), but its IoU with any box is 0 or NaN, never above
+  the threshold: it never suppresses and is never suppressed. The other
+  detections are not touched by its NaN.
 """
 
 import numpy as np
@@ -68,7 +83,12 @@ def non_max_suppression(boxes, scores, iou_threshold=0.5, score_threshold=0.0, m
         ``(batch, max_detections)``, ``classes`` (int32 ``(batch,
         max_detections)``), sorted by decreasing score and padded with -1, and
         ``num_detections`` (int32 ``(batch,)``). Unbatched inputs give
-        unbatched outputs.
+        unbatched outputs. No boxes or no classes give no detections; flipped
+        boxes are reordered for the IoU test and returned as given; NaN scores
+        are never candidates; a box with a NaN coordinate neither suppresses
+        nor is suppressed. Both paths give what
+        ``tf.image.combined_non_max_suppression`` gives (see the module
+        docstring).
     """
     if implementation not in IMPLEMENTATIONS:
         raise ConfigError(f"implementation must be 'keras' or 'tf'. Received: implementation={implementation!r}")
@@ -88,8 +108,9 @@ def non_max_suppression(boxes, scores, iou_threshold=0.5, score_threshold=0.0, m
             f"scores must be (batch, N, C) for boxes (batch, N, 4). "
             f"Received: boxes={tuple(boxes.shape)}, scores={tuple(scores.shape)}"
         )
-    # Padding boxes can never become candidates.
-    scores = ops.where(box_utils.is_padding(boxes)[..., None], -np.inf, scores)
+    # Padding boxes can never become candidates, nor can NaN scores (TF's
+    # ``score > score_threshold`` is false for NaN; top_k would sort NaN first).
+    scores = ops.where(box_utils.is_padding(boxes)[..., None] | ops.isnan(scores), -np.inf, scores)
     if implementation == "tf":
         result = _tf_nms(boxes, scores, iou_threshold, score_threshold, max_detections)
     else:
@@ -104,9 +125,16 @@ def non_max_suppression(boxes, scores, iou_threshold=0.5, score_threshold=0.0, m
 
 
 def _corners(boxes):
-    """``(x1, y1, x2, y2, area)`` of corner boxes ``(B, N, 4)``, each ``(B, N)``; area as TensorFlow computes it."""
+    """``(x1, y1, x2, y2, area)`` of corner boxes ``(B, N, 4)``, each ``(B, N)``, as TensorFlow's kernel computes them.
+
+    Each corner pair is reordered (``x1 = min(x1, x2)``, ``x2 = max(x1,
+    x2)``, the same for y), so a flipped box has the corners and the area of
+    its upright twin.
+    """
     # Slices, not ops.unstack: tf2onnx cannot convert the Unpack op inside the loop's conditional (ONNX export).
-    x1, y1, x2, y2 = (boxes[..., index] for index in range(4))
+    first_x, first_y, second_x, second_y = (boxes[..., index] for index in range(4))
+    x1, x2 = ops.minimum(first_x, second_x), ops.maximum(first_x, second_x)
+    y1, y2 = ops.minimum(first_y, second_y), ops.maximum(first_y, second_y)
     return x1, y1, x2, y2, (y2 - y1) * (x2 - x1)
 
 
@@ -116,7 +144,9 @@ def _overlaps(first, second, iou_threshold):
     The arithmetic is TensorFlow's (``intersection / (area1 + area2 -
     intersection)``). TF gives IoU 0 to a box of zero area; here such a box has
     intersection 0 with every box, so its IoU is 0 (or NaN) and never above a
-    threshold >= 0, and no mask is needed.
+    threshold >= 0, and no mask is needed. A box with a NaN coordinate has a
+    NaN area (or a zero one, where min/max dropped the NaN), so its IoU is NaN
+    or 0: never above the threshold, as in TF.
     """
     ax1, ay1, ax2, ay2, a_area = [part[:, :, None] for part in first]
     bx1, by1, bx2, by2, b_area = [part[:, None, :] for part in second]
@@ -131,6 +161,15 @@ def _keras_nms(boxes, scores, iou_threshold, score_threshold, max_detections, ma
     num_boxes, num_classes = boxes.shape[1], scores.shape[2]
     total = num_boxes * num_classes
     count = total if max_candidates is None else min(int(max_candidates), total)
+    if count <= 0:
+        # No (box, class) pair at all (N = 0, C = 0 or max_candidates = 0): no
+        # detections, as TF's combined NMS gives; the caller pads with -1.
+        return {
+            "boxes": ops.zeros((batch, max_detections, 4), "float32"),
+            "scores": ops.zeros((batch, max_detections), "float32"),
+            "classes": ops.zeros((batch, max_detections), "int32"),
+            "num_detections": ops.zeros((batch,), "int32"),
+        }
     flat_scores = ops.reshape(scores, (batch, total))
     tile = max(1, min(int(tile_size), count))
     blocks = _block_sizes(count, tile, max_detections)
@@ -197,12 +236,22 @@ def _keras_nms(boxes, scores, iou_threshold, score_threshold, max_detections, ma
 
             keep, _ = ops.while_loop(settle_condition, settle_body, (allowed, ops.convert_to_tensor(True)))
             position = kept_count[:, None] + ops.cumsum(ops.cast(keep, "int32"), axis=1) - 1
-            position = ops.where(keep, position, -1)
-            slots = ops.one_hot(position, max_detections)  # rows of -1 or >= max_detections are all zero
-            kept_boxes = kept_boxes + ops.einsum("btd,btk->bdk", slots, tile_boxes)
-            kept_scores = kept_scores + ops.einsum("btd,bt->bd", slots, ops.where(keep, tile_scores, 0.0))
-            new_classes = ops.einsum("btd,bt->bd", slots, ops.cast(tile_classes + 1, "float32"))
-            kept_classes = kept_classes + ops.cast(new_classes, "int32")
+            # Not kept: max_detections, out of range. Not -1: ONNX's OneHot
+            # wraps negative indices (-1 is the last slot), TF's does not.
+            position = ops.where(keep, position, max_detections)
+            # [b, t, d]: rows of an index >= max_detections are all False.
+            slots = ops.one_hot(position, max_detections) > 0
+            # Select with ``where``, then sum: a one-hot product would give
+            # 0 * NaN = NaN (a NaN box, or an infinite score, anywhere in the
+            # tile would spread NaN to every slot).
+            filled = ops.any(slots, axis=1)
+            payload = ops.concatenate(
+                [tile_boxes, tile_scores[..., None], ops.cast(tile_classes, "float32")[..., None]], axis=-1
+            )
+            found = ops.sum(ops.where(slots[..., None], payload[:, :, None, :], 0.0), axis=1)  # [b, d, 6]
+            kept_boxes = ops.where(filled[..., None], found[..., :4], kept_boxes)
+            kept_scores = ops.where(filled, found[..., 4], kept_scores)
+            kept_classes = ops.where(filled, ops.cast(found[..., 5], "int32"), kept_classes)
             kept_count = ops.minimum(kept_count + ops.sum(ops.cast(keep, "int32"), axis=1), max_detections)
             return index + 1, kept_count, kept_boxes, kept_classes, kept_scores
 

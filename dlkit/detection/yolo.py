@@ -32,36 +32,56 @@ MAX_LOG_SCALE = 10.0
 
 
 def _grid(grid_size):
-    if isinstance(grid_size, int):
-        return grid_size, grid_size
-    grid_h, grid_w = (int(value) for value in grid_size)
-    return grid_h, grid_w
+    """``(grid_h, grid_w)`` from ``S`` or ``(grid_h, grid_w)``, or raises ``ConfigError`` unless both are ints >= 1."""
+    message = f"grid_size must be an int >= 1 or a pair (grid_h, grid_w) of them. Received: grid_size={grid_size!r}"
+    try:
+        sizes = np.asarray(grid_size)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(message) from error
+    if sizes.ndim == 0:
+        sizes = np.stack([sizes, sizes])
+    if sizes.shape != (2,) or sizes.dtype.kind not in "iuf" or not np.all(np.isfinite(sizes)):
+        raise ConfigError(message)
+    if np.any(sizes < 1) or np.any(sizes != np.floor(sizes)):
+        raise ConfigError(message)
+    return int(sizes[0]), int(sizes[1])
 
 
 def _check_anchors(anchors):
-    anchors = np.asarray(anchors, dtype=np.float32)
-    if anchors.ndim != 2 or anchors.shape[-1] != 2 or len(anchors) == 0 or np.any(anchors <= 0):
-        raise ConfigError(f"anchors must be a non-empty (A, 2) array of positive (w, h). Received: {anchors.tolist()}")
-    return anchors
+    """Anchors as a float32 ``(A, 2)`` array, or ``ConfigError`` unless every ``(w, h)`` is finite and positive."""
+    message = "anchors must be a non-empty (A, 2) array of finite, positive (w, h)."
+    try:
+        array = np.asarray(anchors, dtype=np.float32)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{message} Received: anchors={anchors!r}") from error
+    # NaN fails ``<= 0`` as well as ``> 0``: test finiteness explicitly.
+    if array.ndim != 2 or array.shape[-1] != 2 or len(array) == 0 or not np.all(np.isfinite(array) & (array > 0)):
+        raise ConfigError(f"{message} Received: anchors={array.tolist()}")
+    return array
 
 
 def encode_targets(boxes, labels, grid_size, anchors, num_classes, bounding_box_format="rel_xyxy", height=None,
                    width=None, return_collisions=False):
     """Encodes ground-truth boxes into YOLOv2 training targets.
 
-    Each real box is assigned to the grid cell holding its center and to the
+    Boxes are first clipped to the image, as Darknet's loader does before it
+    builds YOLO targets (and as :mod:`dlkit.detection.data` does). Each real
+    box is then assigned to the grid cell holding its center and to the
     anchor whose shape (same center) has the best IoU with it. Two boxes that
     land on the same cell and anchor cannot both be learned: the larger box
     wins (ties: the earlier box), the other is dropped and counted. Padding
-    boxes (-1), labels outside ``[0, num_classes)`` and boxes with zero or
-    negative width or height are ignored (not assigned, not counted as
+    boxes (-1), labels outside ``[0, num_classes)``, boxes with a NaN or
+    infinite coordinate (not clipped: dropped), and boxes with zero or
+    negative width or height after clipping (degenerate, flipped, or wholly
+    outside the image) are ignored like padding (not assigned, not counted as
     collisions); use :func:`dlkit.detection.boxes.validate` to reject them loudly.
 
     Args:
         boxes: float tensor ``(M, 4)`` or ``(batch, M, 4)``, padded with -1.
         labels: int tensor ``(M,)`` or ``(batch, M)``, padded with -1.
-        grid_size: ``S`` or ``(grid_h, grid_w)``.
-        anchors: ``(A, 2)`` anchor ``(width, height)`` relative to the image.
+        grid_size: ``S`` or ``(grid_h, grid_w)``, ints >= 1.
+        anchors: ``(A, 2)`` anchor ``(width, height)`` relative to the image,
+            finite and positive.
         num_classes: number of classes ``C``.
         bounding_box_format: format of ``boxes`` (Keras name).
         height: image height, for pixel formats.
@@ -72,6 +92,10 @@ def encode_targets(boxes, labels, grid_size, anchors, num_classes, bounding_box_
         Float32 targets ``([batch,] grid_h, grid_w, A, 5 + C)``; with
         ``return_collisions``, ``(targets, collisions)`` where ``collisions``
         is an int32 tensor ``([batch])``.
+
+    Raises:
+        ConfigError: a grid size below 1 or not an int, or anchors that are
+            not a non-empty ``(A, 2)`` array of finite, positive values.
     """
     grid_h, grid_w = _grid(grid_size)
     anchors = _check_anchors(anchors)
@@ -83,16 +107,14 @@ def encode_targets(boxes, labels, grid_size, anchors, num_classes, bounding_box_
         boxes, labels = boxes[None], labels[None]
     batch = ops.shape(boxes)[0]
     num_boxes = ops.shape(boxes)[1]
+    finite = ops.all(ops.isfinite(boxes), axis=-1)
+    real = ops.logical_not(box_utils.is_padding(boxes)) & finite
+    # Non-finite rows become zeros (then ignored), so no NaN reaches the arithmetic below.
+    boxes = ops.where(finite[..., None], ops.clip(boxes, 0.0, 1.0), 0.0)
     x1, y1, x2, y2 = ops.unstack(boxes, 4, axis=-1)
     box_w, box_h = x2 - x1, y2 - y1
     center_x, center_y = (x1 + x2) / 2.0, (y1 + y2) / 2.0
-    valid = (
-        ops.logical_not(box_utils.is_padding(boxes))
-        & (labels >= 0)
-        & (labels < num_classes)
-        & (box_w > 0.0)
-        & (box_h > 0.0)
-    )
+    valid = real & (labels >= 0) & (labels < num_classes) & (box_w > 0.0) & (box_h > 0.0)
     cell_x = ops.clip(ops.cast(ops.floor(center_x * grid_w), "int32"), 0, grid_w - 1)
     cell_y = ops.clip(ops.cast(ops.floor(center_y * grid_h), "int32"), 0, grid_h - 1)
     offset_x = center_x * grid_w - ops.cast(cell_x, "float32")

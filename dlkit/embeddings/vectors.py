@@ -146,8 +146,30 @@ class WordVectors:
     def evaluate_analogies(self, path, restrict_vocab=300000, case_insensitive=True, method="3cosadd"):
         """Accuracy on analogy questions (``questions-words.txt`` format: ``: section`` lines, then ``a b c d``).
 
-        Questions with a word outside the first ``restrict_vocab`` words are
-        skipped, as in gensim's ``evaluate_word_analogies``.
+        Follows gensim's ``KeyedVectors.evaluate_word_analogies`` (4.x) and
+        gives its counts and accuracy on the same vectors and file:
+
+        * questions with a word outside the first ``restrict_vocab`` words are
+          skipped (``skipped``);
+        * with ``case_insensitive``, words are compared upper-cased; a question
+          word stands for its most frequent case variant among the first
+          ``restrict_vocab`` words (its vector; that id is never an answer);
+        * the answer is the best of the top 5 candidates (the question words'
+          own ids left out) whose (upper-cased) spelling is not one of the
+          question's first three words: a case variant of a question word
+          (``"Woman"`` for ``"woman"``) is passed over, not counted as a
+          wrong answer. When all 5 are such variants, the last of them is the
+          (wrong) answer, as in gensim.
+
+        gensim answers with 3CosAdd only; ``method="3cosmul"`` ranks with
+        3CosMul under the same rules.
+
+        Args:
+            path: the questions file.
+            restrict_vocab: only the first (most frequent) this many words are
+                asked about and searched.
+            case_insensitive: compare words upper-cased.
+            method: ``"3cosadd"`` or ``"3cosmul"``.
 
         Returns:
             ``{"accuracy": float, "correct": int, "total": int, "skipped": int,
@@ -171,11 +193,16 @@ class WordVectors:
                 skipped += 1
                 continue
             questions.append((section, *(vocab[part] for part in parts)))
-        for section, predicted, expected in self._answer_analogies(questions, restrict_vocab, method):
-            if case_insensitive:
-                predicted, expected = rows[predicted].upper(), rows[expected].upper()
+        spelling = str.upper if case_insensitive else str
+        for (section, a, b, c, expected), ranked in self._answer_analogies(questions, restrict_vocab, method):
+            ignore = {spelling(rows[a]), spelling(rows[b]), spelling(rows[c])}
+            predicted = None
+            for candidate in ranked:
+                predicted = spelling(rows[candidate])
+                if predicted not in ignore:
+                    break
             sections[section]["total"] += 1
-            sections[section]["correct"] += int(predicted == expected)
+            sections[section]["correct"] += int(predicted == spelling(rows[expected]))
         for counts in sections.values():
             counts["accuracy"] = counts["correct"] / counts["total"] if counts["total"] else 0.0
         correct = sum(counts["correct"] for counts in sections.values())
@@ -183,26 +210,36 @@ class WordVectors:
         return {"accuracy": correct / total if total else 0.0, "correct": correct, "total": total,
                 "skipped": skipped, "sections": sections}
 
-    def _answer_analogies(self, questions, restrict_vocab, method, block=512):
-        """Yields ``(section, predicted id, expected id)``, many questions per matrix product."""
+    def _answer_analogies(self, questions, restrict_vocab, method, block=512, topn=5):
+        """Yields ``(question, ranked)``: the ``topn`` best answer ids, best first, many questions per product.
+
+        The question words' ids are never in ``ranked``; ties go to the lower
+        (more frequent) id. ``topn`` is gensim's 5.
+        """
         if method not in ("3cosadd", "3cosmul"):
             raise ConfigError(f"method must be '3cosadd' or '3cosmul'. Received: method={method!r}")
         candidates = self.unit_vectors[:restrict_vocab]
         for begin in range(0, len(questions), block):
             chunk = questions[begin:begin + block]
-            a, b, c, expected = (np.array([question[k] for question in chunk]) for k in range(1, 5))
+            a, b, c = (np.array([question[k] for question in chunk]) for k in range(1, 4))
             if method == "3cosadd":
                 # Same ranking as most_similar([b, c], [a]): the query's norm does not change the order.
                 scores = (self.unit_vectors[b] + self.unit_vectors[c] - self.unit_vectors[a]) @ candidates.T
             else:
                 shifted = lambda ids: (1.0 + self.unit_vectors[ids] @ candidates.T) / 2.0  # noqa: E731
                 scores = shifted(b) * shifted(c) / (shifted(a) + 1e-6)
-            rows = np.arange(len(chunk))
-            for ids in (a, b, c):
-                scores[rows, ids] = -np.inf  # question words are never answers
-            predicted = np.argmax(scores, axis=1)  # the first (most frequent) word among ties
-            for question, guess, answer in zip(chunk, predicted, expected):
-                yield question[0], int(guess), int(answer)
+            # The best topn + 3 hold the best topn that are not question words.
+            count = min(scores.shape[1], topn + 3)
+            if count < scores.shape[1]:
+                top = np.argpartition(-scores, count - 1, axis=1)[:, :count]
+            else:
+                top = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
+            top_scores = np.take_along_axis(scores, top, axis=1)
+            for row, question in enumerate(chunk):
+                order = np.lexsort((top[row], -top_scores[row]))  # by score, ties by id
+                asked = set(question[1:4])
+                ranked = [int(index) for index in top[row][order] if int(index) not in asked]
+                yield question, ranked[:topn]
 
     def evaluate_word_pairs(self, path, delimiter="\t", restrict_vocab=300000, case_insensitive=True):
         """Correlation of cosine similarities with human scores (``wordsim353.tsv`` format).

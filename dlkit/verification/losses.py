@@ -35,6 +35,9 @@ class TripletLoss(keras.losses.Loss):
     """Triplet loss with online mining (FaceNet).
 
     ``max(d(a, p) - d(a, n) + margin, 0)`` over triplets mined inside the batch.
+    A batch with no valid triplet (no positive pair, no negative, or no
+    embedding at all) gives a loss of 0.0 with a finite gradient, in every
+    mining mode; TF Addons divides by zero there.
 
     Reference:
         Schroff, Kalenichenko, Philbin, "FaceNet: A Unified Embedding for Face

@@ -3,7 +3,11 @@
 Each function takes a ``(batch, batch)`` distance matrix and integer identity
 labels and returns one scalar loss. A *positive pair* is ``(a, p)`` with
 ``a != p`` and the same label; a *negative* of ``a`` is any ``n`` with another
-label. Batches with no positive pair (or no negative) give a loss of 0, never NaN.
+label. Batches with no positive pair (or no negative) give a loss of 0, never NaN,
+and so does an empty batch (0 embeddings), with a finite (empty) gradient: every
+reduction passes NumPy's ``initial`` (0 for a maximum of distances or masks,
+which are never negative, +inf for a minimum), so it is defined on an empty
+tensor and unchanged on any other.
 
 References:
     Schroff, Kalenichenko, Philbin, "FaceNet: A Unified Embedding for Face
@@ -31,6 +35,14 @@ def label_masks(labels):
     same = ops.cast(same, "float32")
     positive_pairs = same * (1.0 - ops.eye(ops.shape(labels)[0], dtype="float32"))
     return positive_pairs, 1.0 - same
+
+
+_INFINITY = float("inf")
+
+
+def _ceiling(distances):
+    """A constant above every distance of the batch (1 for an empty batch)."""
+    return ops.stop_gradient(ops.max(distances, initial=0.0)) + 1.0
 
 
 def _safe_mean(total, count):
@@ -66,11 +78,12 @@ def batch_hard_loss(distances, labels, margin):
     positive, treating their hardest positive distance as 0.)
     """
     positive_pairs, negatives = label_masks(labels)
-    hardest_positive = ops.max(distances * positive_pairs, axis=1)
+    hardest_positive = ops.max(distances * positive_pairs, axis=1, initial=0.0)
     # Non-negatives are pushed above every real distance before taking the minimum.
-    ceiling = ops.stop_gradient(ops.max(distances)) + 1.0
-    hardest_negative = ops.min(distances + (1.0 - negatives) * ceiling, axis=1)
-    valid = ops.cast(ops.max(positive_pairs, axis=1) * ops.max(negatives, axis=1) > 0, "float32")
+    ceiling = _ceiling(distances)
+    hardest_negative = ops.min(distances + (1.0 - negatives) * ceiling, axis=1, initial=_INFINITY)
+    has_positive = ops.max(positive_pairs, axis=1, initial=0.0)
+    valid = ops.cast(has_positive * ops.max(negatives, axis=1, initial=0.0) > 0, "float32")
     hinge = ops.maximum(hardest_positive - hardest_negative + margin, 0.0) * valid
     return _safe_mean(ops.sum(hinge), ops.sum(valid))
 
@@ -89,10 +102,10 @@ def semi_hard_negatives(distances, labels):
     anchor_positive = ops.expand_dims(distances, 2)  # [a, p, 1]
     anchor_negative = ops.expand_dims(distances, 1)  # [a, 1, n]
     farther = ops.expand_dims(negatives, 1) * ops.cast(ops.greater(anchor_negative, anchor_positive), "float32")
-    ceiling = ops.stop_gradient(ops.max(distances)) + 1.0
-    outside = ops.min(anchor_negative + (1.0 - farther) * ceiling, axis=2)
-    has_outside = ops.max(farther, axis=2) > 0
-    inside = ops.max(distances * negatives, axis=1, keepdims=True)  # distances are >= 0
+    ceiling = _ceiling(distances)
+    outside = ops.min(anchor_negative + (1.0 - farther) * ceiling, axis=2, initial=_INFINITY)
+    has_outside = ops.max(farther, axis=2, initial=0.0) > 0
+    inside = ops.max(distances * negatives, axis=1, keepdims=True, initial=0.0)  # distances are >= 0
     return ops.where(has_outside, outside, ops.broadcast_to(inside, ops.shape(outside)))
 
 
@@ -107,7 +120,7 @@ def semi_hard_loss(distances, labels, margin):
     """
     positive_pairs, negatives = label_masks(labels)
     negative_distances = semi_hard_negatives(distances, labels)
-    has_negative = ops.max(negatives, axis=1, keepdims=True)
+    has_negative = ops.max(negatives, axis=1, keepdims=True, initial=0.0)
     pairs = positive_pairs * has_negative
     hinge = ops.maximum(distances - negative_distances + margin, 0.0) * pairs
     return _safe_mean(ops.sum(hinge), ops.sum(pairs))

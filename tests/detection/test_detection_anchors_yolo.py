@@ -1,8 +1,12 @@
 import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 
 from dlkit.detection import anchors as anchor_utils
+from dlkit.detection import boxes as box_utils
 from dlkit.detection import yolo
+from dlkit.errors import ConfigError
 
 
 def test_kmeans_recovers_known_clusters():
@@ -87,3 +91,49 @@ def test_mobilenet_backbone():
     backbone = keras.applications.MobileNetV2(input_shape=(64, 64, 3), alpha=0.35, include_top=False, weights=None)
     model = yolo.yolo_detector(backbone, input_size=(64, 64), anchors=ANCHORS, num_classes=4)
     assert model.output_shape == (None, 2, 2, 3, 9)
+
+
+def test_non_finite_and_outside_boxes_are_ignored_like_padding():
+    good = [0.2, 0.3, 0.45, 0.6]
+    expected = np.asarray(yolo.encode_targets(np.array([good, [-1] * 4], np.float32), np.array([0, -1]), 4, ANCHORS, 2))
+    graph = tf.function(lambda b, l: yolo.encode_targets(b, l, 4, ANCHORS, 2))  # as in a tf.data map
+    for bad in ([np.inf, 0.1, 0.5, 0.5], [0.1, 0.1, np.inf, 0.5], [np.nan, 0.1, 0.5, 0.5], [0.1, -np.inf, 0.5, 0.5],
+                [1.2, 0.3, 1.5, 0.6],  # wholly right of the image (encoded with tx = 3.0 before)
+                [-0.5, -0.4, -0.1, 0.3],  # wholly left of it (not padding: one coordinate is positive)
+                [0.2, 1.0, 0.4, 1.3]):  # touching the bottom edge from outside: no area inside
+        boxes = np.array([good, bad], np.float32)
+        targets, collisions = yolo.encode_targets(boxes, np.array([0, 1]), 4, ANCHORS, 2, return_collisions=True)
+        np.testing.assert_array_equal(np.asarray(targets), expected, err_msg=str(bad))
+        assert int(collisions) == 0 and np.all(np.isfinite(targets))
+        np.testing.assert_array_equal(np.asarray(graph(boxes, np.array([0, 1]))), expected, err_msg=str(bad))
+    assert expected[..., 4].sum() == 1.0
+    # The comparison can fail: a second box inside the image is encoded.
+    inside = yolo.encode_targets(np.array([good, [0.6, 0.6, 0.9, 0.8]], np.float32), np.array([0, 1]), 4, ANCHORS, 2)
+    assert np.asarray(inside)[..., 4].sum() == 2.0
+
+
+def test_partly_outside_box_is_encoded_as_its_clipped_box():
+    boxes = np.array([[0.7, -0.2, 1.3, 0.4], [-0.1, 0.5, 0.3, 1.2]], np.float32)
+    clipped = np.asarray(box_utils.clip(boxes))
+    np.testing.assert_allclose(clipped, [[0.7, 0.0, 1.0, 0.4], [0.0, 0.5, 0.3, 1.0]])
+    targets = np.asarray(yolo.encode_targets(boxes, np.array([0, 1]), 4, ANCHORS, 2))
+    np.testing.assert_array_equal(targets, np.asarray(yolo.encode_targets(clipped, np.array([0, 1]), 4, ANCHORS, 2)))
+    offsets = targets[..., :2][targets[..., 4] == 1]
+    assert len(offsets) == 2 and np.all((offsets >= 0) & (offsets <= 1))  # inside the assigned cell
+
+
+def test_bad_grid_size_and_anchors_raise_config_error():
+    boxes, labels = np.array([[0.1, 0.1, 0.4, 0.4]], np.float32), np.array([0])
+    for grid_size in (0, -2, (0, 4), (4, 0), 2.5, (4,), "4", None):
+        with pytest.raises(ConfigError, match=r"grid_size must be .* Received: grid_size="):
+            yolo.encode_targets(boxes, labels, grid_size, ANCHORS, 2)
+    assert np.asarray(yolo.encode_targets(boxes, labels, np.int64(3), ANCHORS, 2)).shape == (3, 3, 3, 7)
+    assert np.asarray(yolo.encode_targets(boxes, labels, (2, 5), ANCHORS, 2)).shape == (2, 5, 3, 7)
+    for bad in (np.nan, np.inf, -np.inf, 0.0, -0.1):
+        anchors = ANCHORS.copy()
+        anchors[1, 0] = bad
+        with pytest.raises(ConfigError, match=r"finite, positive .* Received: anchors="):
+            yolo.encode_targets(boxes, labels, 4, anchors, 2)
+    for anchors in ([], [[0.1, 0.2, 0.3]], [[0.1, 0.2], [0.3]]):
+        with pytest.raises(ConfigError, match="Received: anchors="):
+            yolo.encode_targets(boxes, labels, 4, anchors, 2)

@@ -87,3 +87,24 @@ def test_validate_documented_behaviour():
     np.testing.assert_allclose(clipped[2], [0.8, 0.2, 1.0, 0.4])
     assert clipped_labels.tolist() == [0, -1, 2, -1]
     assert np.asarray(ops.convert_to_numpy(box_utils.clip(boxes)))[2, 2] == 1.0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_validate_rejects_non_finite_boxes(bad):
+    boxes = np.array([[0.1, 0.1, 0.5, 0.5], [0.2, 0.2, 0.6, 0.6], [-1, -1, -1, -1], [0.3, 0.3, 0.9, 0.9]], np.float32)
+    boxes[1, 2] = bad
+    boxes[3, 0] = bad
+    labels = np.array([0, 1, -1, 2])
+    with pytest.raises(DatasetError, match=r"Box \(1,\) has a NaN or infinite coordinate.*Received: box="):
+        box_utils.validate(boxes, labels)
+    # The same mask a NumPy brute force gives: every non-padding row with a non-finite coordinate.
+    expected = ~np.isfinite(boxes).all(axis=1)
+    for mode in ("drop", "clip"):
+        out, out_labels, invalid = box_utils.validate(boxes, labels, on_invalid=mode)
+        assert invalid.tolist() == expected.tolist()
+        assert np.all(out[expected] == -1) and out_labels.tolist() == [0, -1, -1, -1]
+        np.testing.assert_array_equal(out[0], boxes[0])
+    # Pixel formats too, where the frame check needs height and width; a row of all -inf is not padding.
+    pixels = np.array([[[10, 10, 50, 50], [np.nan, 5, 20, 30]], [[-np.inf] * 4, [-1, -1, -1, -1]]], np.float32)
+    _, _, invalid = box_utils.validate(pixels, bounding_box_format="xywh", height=100, width=100, on_invalid="drop")
+    assert invalid.tolist() == [[False, True], [True, False]]

@@ -29,20 +29,12 @@ def test_toy_cases():
     assert average_precision([0.5, 1.0], [1.0, 0.5], "11_point") == pytest.approx((6 * 1.0 + 5 * 0.5) / 11)
 
 
-def test_agrees_with_pycocotools():
+def pycocotools_stats(true, true_labels, pred, pred_labels, scores, classes):
+    """``COCOeval(...).stats`` for pixel ``xyxy`` boxes: [0] AP@[.5:.95], [1] AP@.5."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
-    rng = np.random.default_rng(0)
-    images, per_image, classes = 12, 5, 3
-    xy = rng.uniform(0, 60, (images, per_image, 2))
-    true = np.concatenate([xy, xy + rng.uniform(8, 40, (images, per_image, 2))], -1).astype(np.float32)
-    true_labels = rng.integers(0, classes, (images, per_image))
-    pred = np.concatenate([true + rng.normal(0, 4, true.shape), true[:, :3] + rng.normal(0, 12, (images, 3, 4))], 1)
-    pred[..., 2:] = np.maximum(pred[..., 2:], pred[..., :2] + 1)
-    pred_labels = np.concatenate([true_labels, rng.integers(0, classes, (images, 3))], 1)
-    pred_labels[:, 1] = (pred_labels[:, 1] + 1) % classes  # some wrong classes
-    scores = rng.uniform(0, 1, pred_labels.shape)
+    images = len(true)
     gt = {"images": [{"id": i} for i in range(images)], "categories": [{"id": c} for c in range(classes)],
           "annotations": []}
     for i in range(images):
@@ -62,10 +54,62 @@ def test_agrees_with_pycocotools():
     evaluation.evaluate()
     evaluation.accumulate()
     evaluation.summarize()
+    return evaluation.stats
+
+
+def test_agrees_with_pycocotools():
+    rng = np.random.default_rng(0)
+    images, per_image, classes = 12, 5, 3
+    xy = rng.uniform(0, 60, (images, per_image, 2))
+    true = np.concatenate([xy, xy + rng.uniform(8, 40, (images, per_image, 2))], -1).astype(np.float32)
+    true_labels = rng.integers(0, classes, (images, per_image))
+    pred = np.concatenate([true + rng.normal(0, 4, true.shape), true[:, :3] + rng.normal(0, 12, (images, 3, 4))], 1)
+    pred[..., 2:] = np.maximum(pred[..., 2:], pred[..., :2] + 1)
+    pred_labels = np.concatenate([true_labels, rng.integers(0, classes, (images, 3))], 1)
+    pred_labels[:, 1] = (pred_labels[:, 1] + 1) % classes  # some wrong classes
+    scores = rng.uniform(0, 1, pred_labels.shape)
+    stats = pycocotools_stats(true, true_labels, pred, pred_labels, scores, classes)
     ours = evaluate_detections(true, true_labels, pred, pred_labels, scores, classes, bounding_box_format="xyxy")
-    assert ours["map50_95"] == pytest.approx(evaluation.stats[0], abs=1e-6)
+    assert ours["map50_95"] == pytest.approx(stats[0], abs=1e-6)
     coco50 = mean_average_precision(true, true_labels, pred, pred_labels, scores, classes, 0.5, "coco", "xyxy")[0]
-    assert coco50 == pytest.approx(evaluation.stats[1], abs=1e-6)
+    assert coco50 == pytest.approx(stats[1], abs=1e-6)
+
+
+def test_coco_iou_tie_takes_the_later_true_box_like_pycocotools():
+    # The first detection overlaps both true boxes with the same IoU (80 / 120); the second is the first true
+    # box exactly and overlaps the second true box below 0.5 (60 / 140). pycocotools gives the tie to the later
+    # true box, so the second detection is a true positive too: AP@0.5 is 1.0 (the first true box would leave
+    # the second detection nothing to match: 0.505).
+    true = np.array([[[0, 0, 10, 10], [4, 0, 14, 10]]], np.float32)
+    true_labels = np.array([[0, 0]])
+    pred = np.array([[[2, 0, 12, 10], [0, 0, 10, 10]]], np.float32)
+    pred_labels, scores = np.array([[0, 0]]), np.array([[0.9, 0.8]])
+    stats = pycocotools_stats(true, true_labels, pred, pred_labels, scores, 1)
+    assert stats[1] == pytest.approx(1.0)
+    coco50 = mean_average_precision(true, true_labels, pred, pred_labels, scores, 1, 0.5, "coco", "xyxy")[0]
+    assert coco50 == pytest.approx(stats[1], abs=1e-12)
+    ours = evaluate_detections(true, true_labels, pred, pred_labels, scores, 1, bounding_box_format="xyxy")
+    assert ours["map50_95"] == pytest.approx(stats[0], abs=1e-12)
+    # The true boxes in the other order: the tie now goes to [0, 0, 10, 10], in pycocotools as here.
+    swapped = np.ascontiguousarray(true[:, ::-1])
+    stats = pycocotools_stats(swapped, true_labels, pred, pred_labels, scores, 1)
+    assert stats[1] == pytest.approx(51 / 101)
+    coco50 = mean_average_precision(swapped, true_labels, pred, pred_labels, scores, 1, 0.5, "coco", "xyxy")[0]
+    assert coco50 == pytest.approx(stats[1], abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["voc", "voc07", "coco"])
+def test_nan_scored_predictions_are_ignored(method):
+    pred = np.array([[TRUE[0, 0], TRUE[0, 1], [0.6, 0.1, 0.7, 0.2]]], np.float32)
+    labels = np.array([[0, 0, 0]])
+    scores = np.array([[0.9, np.nan, 0.5]])
+    result = map50(pred, labels, scores, method)
+    # The same as without the NaN-scored prediction (which would otherwise be a true positive).
+    expected = map50(pred[:, [0, 2]], labels[:, [0, 2]], scores[:, [0, 2]], method)
+    assert result[0] == pytest.approx(expected[0])
+    assert result[0] == pytest.approx({"voc": 0.5, "voc07": 6 / 11, "coco": 51 / 101}[method])
+    only_nan = map50(TRUE, LABELS, np.array([[np.nan, np.nan]]), method)
+    assert only_nan[0] == 0.0
 
 
 def test_map_callback_evaluates_every_n_epochs_and_after_the_last():

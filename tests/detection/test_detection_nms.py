@@ -120,3 +120,107 @@ def test_stops_in_first_block(monkeypatch):
     check_image(non_max_suppression(boxes, scores, 0.5, 0.2, 10, tile_size=8), boxes,
                 reference(boxes, scores, 0.5, 0.2, 10))
     assert sizes == [24]
+
+
+def both_paths(boxes, scores, **options):
+    """The keras path and the TF path (``combined_non_max_suppression``) on the same input, as NumPy dicts."""
+    results = []
+    for implementation in ("keras", "tf"):
+        result = non_max_suppression(boxes, scores, 0.5, 0.1, 6, implementation=implementation, **options)
+        results.append({key: np.asarray(value) for key, value in result.items()})
+    return results
+
+
+def assert_same_result(first, second):
+    for key in ("num_detections", "classes", "scores", "boxes"):
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)  # NaN equals NaN here
+
+
+@pytest.mark.parametrize("num_boxes,num_classes", [(0, 3), (4, 0), (0, 0)])
+def test_no_boxes_or_no_classes_give_no_detections_like_tf(num_boxes, num_classes):
+    boxes = np.tile(np.array([0.1, 0.1, 0.5, 0.5], np.float32), (2, num_boxes, 1))
+    scores = np.full((2, num_boxes, num_classes), 0.9, np.float32)
+    keras_result, tf_result = both_paths(boxes, scores)
+    assert_same_result(keras_result, tf_result)
+    assert keras_result["num_detections"].tolist() == [0, 0]
+    assert keras_result["boxes"].shape == (2, 6, 4) and np.all(keras_result["boxes"] == -1)
+    assert np.all(keras_result["scores"] == -1) and np.all(keras_result["classes"] == -1)
+
+    # Unbatched, and inside a graph with static shapes.
+    unbatched = non_max_suppression(boxes[0], scores[0], 0.5, 0.1, 6)
+    assert int(unbatched["num_detections"]) == 0 and unbatched["boxes"].shape == (6, 4)
+    graph = tf.function(lambda b, s: non_max_suppression(b, s, 0.5, 0.1, 6))
+    in_graph = {key: np.asarray(value) for key, value in graph(boxes, scores).items()}
+    assert_same_result(in_graph, tf_result)
+
+
+@pytest.mark.parametrize("coordinate", range(4))
+@pytest.mark.parametrize("nan_row", [0, 1])
+def test_nan_coordinate_matches_tf_and_spares_the_other_boxes(coordinate, nan_row):
+    # TF keeps a box with a NaN coordinate (its IoU is NaN or 0, never above the
+    # threshold) and returns it as given; the other boxes come back untouched.
+    boxes = np.array([[0.0, 0.0, 0.5, 0.5], [0.02, 0.0, 0.5, 0.5], [0.6, 0.6, 0.9, 0.9], [0.61, 0.6, 0.9, 0.9]],
+                     np.float32)
+    boxes[nan_row, coordinate] = np.nan
+    scores = np.array([[0.9, 0.2], [0.8, 0.3], [0.7, 0.0], [0.6, 0.5]], np.float32)
+    keras_result, tf_result = both_paths(boxes[None], scores[None])
+    assert_same_result(keras_result, tf_result)
+    count = int(keras_result["num_detections"][0])
+    kept = keras_result["boxes"][0, :count]
+    assert np.isnan(kept).sum() == 2  # only the NaN box's own coordinate, once per class it is kept for
+    assert np.all(keras_result["boxes"][0, count:] == -1)
+
+
+def test_nan_score_is_never_a_candidate_like_tf():
+    boxes = np.array([[0.0, 0.0, 0.5, 0.5], [0.1, 0.0, 0.5, 0.5], [0.6, 0.6, 0.9, 0.9]], np.float32)
+    for scores in ([[np.nan], [0.8], [0.7]], [[0.9], [np.nan], [0.7]], [[np.nan], [np.nan], [np.nan]]):
+        keras_result, tf_result = both_paths(boxes[None], np.array(scores, np.float32)[None])
+        assert_same_result(keras_result, tf_result)
+        assert not np.isnan(keras_result["scores"]).any()
+    keras_result, _ = both_paths(boxes[None], np.array([[np.nan], [0.8], [0.7]], np.float32)[None])
+    assert keras_result["num_detections"].tolist() == [2]  # the top NaN no longer hides the others
+
+
+def test_flipped_boxes_suppress_like_their_upright_twins_like_tf():
+    boxes = np.array([[0.5, 0.5, 0.0, 0.0],  # flipped in x and y
+                      [0.5, 0.5, 0.0, 0.0],  # its identical twin: suppressed
+                      [0.0, 0.0, 0.5, 0.5],  # the upright box: suppressed
+                      [0.9, 0.6, 0.6, 0.9],  # flipped in x only, alone
+                      [0.6, 0.6, 0.9, 0.9]], np.float32)  # its upright twin: suppressed
+    scores = np.array([[0.9], [0.8], [0.7], [0.6], [0.5]], np.float32)
+    keras_result, tf_result = both_paths(boxes[None], scores[None])
+    assert_same_result(keras_result, tf_result)
+    assert keras_result["num_detections"].tolist() == [2]
+    np.testing.assert_array_equal(keras_result["boxes"][0, :2], boxes[[0, 3]])  # returned as given, not reordered
+
+
+def test_random_flipped_and_nan_boxes_match_tf():
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        n, classes = int(rng.integers(1, 30)), int(rng.integers(1, 4))
+        xy = rng.uniform(0, 0.7, (n, 2))
+        boxes = np.concatenate([xy, xy + rng.uniform(0.05, 0.3, (n, 2))], 1)
+        flip = rng.uniform(size=n) < 0.4
+        boxes[flip] = boxes[flip][:, [2, 3, 0, 1]]
+        boxes[rng.uniform(size=(n, 4)) < 0.03] = np.nan
+        scores = rng.uniform(0, 1, (n, classes))
+        scores[rng.uniform(size=(n, classes)) < 0.05] = np.nan
+        scores[rng.uniform(size=(n, classes)) < 0.03] = np.inf  # a candidate, and no 0 * inf in the output
+        keras_result, tf_result = both_paths(boxes[None].astype(np.float32), scores[None].astype(np.float32),
+                                             tile_size=4)
+        assert_same_result(keras_result, tf_result)
+
+
+def test_one_hot_indices_are_never_negative(monkeypatch):
+    # ONNX's OneHot wraps a negative index to the last slot (TF's gives zeros): exported
+    # models filled their last detection with a sum of rejected boxes.
+    from dlkit.detection import nms
+
+    seen, one_hot = [], nms.ops.one_hot
+    monkeypatch.setattr(nms.ops, "one_hot", lambda x, *args, **kwargs: seen.append(np.asarray(x).min())
+                        or one_hot(x, *args, **kwargs))
+    boxes, scores = overlapping_case(np.random.default_rng(2), 40)
+    result = non_max_suppression(boxes, scores, 0.5, 0.2, 4, tile_size=8)
+    assert int(result["num_detections"]) == 4  # every slot filled, the last one too
+    check_image(result, boxes, reference(boxes, scores, 0.5, 0.2, 4))
+    assert seen and min(seen) >= 0

@@ -123,3 +123,58 @@ def test_projector_files_and_tsne_picture(vectors, tmp_path):
     path, coordinates = vectors.plot_tsne(tmp_path / "tsne.png", limit=40)
     assert path.stat().st_size > 10000 and coordinates.shape == (40, 2)
     assert np.all(np.isfinite(coordinates))
+
+
+def case_variant_vectors():
+    """Words with case variants of analogy question words, most frequent first.
+
+    ``king - man + woman``: ``Woman`` (0.58) and ``KING`` (0.52) rank above
+    ``queen`` (0.5); ``prince - boy + girl``: five variants of ``girl`` and
+    ``prince`` rank above ``princess``.
+    """
+    basis = np.eye(16, dtype=np.float32)
+    rng = np.random.default_rng(4)
+    table = {
+        "man": basis[0], "woman": basis[1], "king": basis[2], "queen": -basis[0] + basis[1] + basis[2] + 3 * basis[3],
+        "boy": basis[6], "girl": basis[7], "prince": basis[8],
+        "princess": -basis[6] + basis[7] + basis[8] + 3 * basis[9],
+        "Italy": rng.normal(size=16), "france": rng.normal(size=16), "Paris": rng.normal(size=16),
+        "rome": rng.normal(size=16),
+    }
+    table["italy"] = table["Italy"] + 0.01 * rng.normal(size=16)  # the less frequent variant of Italy
+    table["Woman"] = basis[1] + 0.05 * basis[4]
+    table["KING"] = basis[2] + 0.5 * basis[5]
+    for index, word in enumerate(["Girl", "GIRL", "gIRL", "Prince", "PRINCE"]):
+        table[word] = basis[7 if "g" in word.lower()[:1] else 8] + 0.05 * (index + 1) * basis[10 + index]
+    words = list(table)
+    return WordVectors(words, np.array([table[word] for word in words], np.float32))
+
+
+def test_evaluate_analogies_skips_case_variants_of_question_words_like_gensim(tmp_path):
+    vectors = case_variant_vectors()
+    keyed = vectors.to_gensim()
+    path = tmp_path / "questions.txt"
+    path.write_text("\n".join([
+        ": family",
+        "man king woman queen", "MAN King Woman Queen", "woman queen man king", "boy prince girl princess",
+        "king queen man woman", "girl boy princess prince",
+        ": capitals",
+        "france paris italy rome", "Paris France Rome Italy", "italy rome france paris", "rome italy paris france",
+    ]) + "\n")
+    # What changed: the best answer to "man king woman ?" is a variant of a question word.
+    assert vectors.analogy("man", "king", "woman", topn=3)[0][0] == "Woman"
+    for case_insensitive in (True, False):
+        for restrict_vocab in (300000, len(vectors) - 5, 12):  # all words; no girl/prince variants; no variants
+            ours = vectors.evaluate_analogies(path, restrict_vocab=restrict_vocab, case_insensitive=case_insensitive)
+            score, sections = keyed.evaluate_word_analogies(str(path), restrict_vocab=restrict_vocab,
+                                                            case_insensitive=case_insensitive)
+            setting = (case_insensitive, restrict_vocab)
+            assert ours["accuracy"] == pytest.approx(score), setting
+            for section in sections[:-1]:  # gensim appends a "Total accuracy" section
+                counts = ours["sections"][section["section"]]
+                assert counts["correct"] == len(section["correct"]), setting
+                assert counts["total"] == len(section["correct"]) + len(section["incorrect"]), setting
+            assert ours["total"] + ours["skipped"] == 10
+    family = vectors.evaluate_analogies(path)["sections"]["family"]
+    # queen is found past Woman and KING; princess is not (all 5 best are variants of girl and prince).
+    assert family == {"correct": 3, "total": 6, "accuracy": 0.5}

@@ -105,6 +105,29 @@ def test_gradients_are_finite_at_zero_distance(distance):
         assert np.all(np.isfinite(gradient.numpy())), (mode, distance)
 
 
+@pytest.mark.parametrize("mode", mining.MINING)
+@pytest.mark.parametrize("distance", ["squared_l2", "l2", "cosine"])
+def test_empty_batch_gives_zero_loss_and_finite_gradients(mode, distance):
+    labels, embeddings = np.zeros((0,), np.int64), np.zeros((0, 4), np.float32)
+    # The brute-force loop has no triplet to average: 0.
+    assert reference.LOSSES[mode](reference.distance_matrix(embeddings, distance), labels, 0.2) == 0.0
+    loss_function = TripletLoss(0.2, mode, distance)
+    layer = keras.layers.Dense(4)
+    layer.build((None, 3))
+    with tf.GradientTape() as tape:
+        loss = loss_function(labels, layer(np.zeros((0, 3), np.float32)))
+    gradients = tape.gradient(loss, layer.trainable_variables)
+    assert float(loss) == 0.0
+    assert all(gradient is not None and np.all(np.asarray(gradient) == 0.0) for gradient in gradients)
+    # In a graph whose batch size is unknown until it runs.
+    graph = tf.function(loss_function, input_signature=[tf.TensorSpec([None], tf.int64),
+                                                        tf.TensorSpec([None, 4], tf.float32)])
+    assert float(graph(labels, embeddings)) == 0.0
+    for metric in (ActiveTripletFraction(), MeanPositiveDistance(), MeanNegativeDistance()):
+        metric.update_state(labels, embeddings)
+        assert float(metric.result()) == 0.0
+
+
 def test_diagnostics_equal_the_loop():
     rng = np.random.default_rng(3)
     for _ in range(50):
