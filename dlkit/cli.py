@@ -12,6 +12,12 @@ their common parts so each recipe stays a thin, top-to-bottom script::
 
 ``run(main)`` turns a :class:`~dlkit.errors.DlkitError` into one line on stderr
 and exit status 2, with no traceback; any other exception is a bug and shows one.
+A flag argparse refuses (an unknown choice, a count of 0 where
+:func:`positive_int` is the type) is such an error too: one line, exit 2.
+
+A run folder holds its resume state until :func:`finish_run` (see
+:mod:`dlkit.files`): rerun with the same ``--out`` and flags, a killed recipe
+resumes at the phase and epoch where it stopped; with other flags it is refused.
 """
 
 import argparse
@@ -20,10 +26,75 @@ import json
 import math
 import pathlib
 import sys
+import uuid
 
-from dlkit.errors import DlkitError
+from dlkit import files
+from dlkit.errors import ConfigError, DlkitError
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
+#: Flags that may change between a run and its resumption: where it runs, not what it computes.
+RESUMABLE_CHANGES = ("out", "strategy", "data_dir", "quiet")
+#: The largest image side a recipe accepts (a 100000-pixel side would exhaust memory before a clear error).
+MAX_IMAGE_SIZE = 4096
+
+
+class RecipeArgumentParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are :class:`~dlkit.errors.ConfigError` (one line, exit status 2)."""
+
+    def error(self, message):
+        raise ConfigError(f"{message} (see {self.prog} --help)")
+
+
+def positive_int(text):
+    """An argparse type: an integer >= 1 (0 would silently mean "the default" in ``args.x or default``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 1. Received: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1. Received: {value}")
+    return value
+
+
+def image_size(text):
+    """An argparse type: an image side in pixels, 1 to :data:`MAX_IMAGE_SIZE`."""
+    value = positive_int(text)
+    if value > MAX_IMAGE_SIZE:
+        raise argparse.ArgumentTypeError(f"must be <= {MAX_IMAGE_SIZE} pixels. Received: {value}")
+    return value
+
+
+def fraction(text):
+    """An argparse type: a number in [0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1]. Received: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1]. Received: {value}")
+    return value
+
+
+def nonnegative_float(text):
+    """An argparse type: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0. Received: {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0. Received: {value}")
+    return value
+
+
+def positive_float(text):
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0. Received: {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0. Received: {value}")
+    return value
 
 
 def recipe_parser(recipe, description=None):
@@ -33,7 +104,7 @@ def recipe_parser(recipe, description=None):
         recipe: the recipe name, used for the default ``--out``.
         description: text shown by ``--help`` (usually the recipe's docstring).
     """
-    parser = argparse.ArgumentParser(
+    parser = RecipeArgumentParser(
         prog=f"{recipe}.py",
         description=description,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -42,8 +113,9 @@ def recipe_parser(recipe, description=None):
     common.add_argument("--out", default=None, help=f"output folder (default: runs/{recipe}-<timestamp>)")
     common.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     common.add_argument("--quick", action="store_true", help="small run: under 60 s on 2 CPU cores")
-    common.add_argument("--epochs", type=int, default=None, help="training epochs (default: the recipe's)")
-    common.add_argument("--batch-size", type=int, default=None, help="global batch size (default: the recipe's)")
+    common.add_argument("--epochs", type=positive_int, default=None, help="training epochs (default: the recipe's)")
+    common.add_argument("--batch-size", type=positive_int, default=None,
+                        help="global batch size (default: the recipe's)")
     common.add_argument("--strategy", choices=STRATEGIES, default="auto", help="tf.distribute strategy")
     common.add_argument("--mixed-precision", action="store_true", help="float16 compute, float32 last layer")
     common.add_argument("--data-dir", default=None, help="TFDS data folder (datasets are read from or downloaded here)")
@@ -59,6 +131,12 @@ def default_out(recipe):
 def start_run(args, recipe, seed=True):
     """Prepares a run: resolves ``--out``, seeds everything, writes ``config.json``.
 
+    Also: refuses an ``--out`` that is a file or cannot be written; removes the
+    temporary files a killed run left; refuses to resume an interrupted run in
+    ``--out`` with other flags; and with ``--strategy multiworker`` creates the
+    strategy first, before anything else starts TensorFlow (collective ops are
+    configured at program start-up).
+
     Args:
         args: the parsed ``argparse.Namespace``; ``args.out`` is resolved in place.
         recipe: the recipe name.
@@ -67,33 +145,87 @@ def start_run(args, recipe, seed=True):
 
     Returns:
         The output folder as a ``pathlib.Path`` (created).
-    """
-    from dlkit.errors import ConfigError
 
+    Raises:
+        ConfigError: a bad flag, an unusable ``--out``, or changed flags on resume.
+    """
     for flag in ("epochs", "batch_size"):
         value = getattr(args, flag, None)
         if value is not None and value < 1:
             raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1. Received: {value}")
     out = pathlib.Path(args.out) if args.out else default_out(recipe)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_out(out)
     args.out = str(out)
+    config = {key: _jsonable(value) for key, value in sorted(vars(args).items())}
+    config["recipe"] = recipe
+    check_resume(out, config)
+    if getattr(args, "strategy", None) == "multiworker":
+        from dlkit import training
+
+        training.make_strategy("multiworker")
     if seed:
         import keras
 
         keras.utils.set_random_seed(args.seed)
-    config = {key: _jsonable(value) for key, value in sorted(vars(args).items())}
-    config["recipe"] = recipe
     write_json(out / "config.json", config)
     return out
 
 
+def prepare_out(out):
+    """Creates the output folder and checks it can be written; removes a killed run's temporary files.
+
+    Raises:
+        ConfigError: ``out`` is a file, lies under a file, or cannot be written.
+    """
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out must be a folder, but it is an existing file. Received: --out {out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f"{files.TEMPORARY_PREFIX}probe-{uuid.uuid4().hex}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise ConfigError(f"Cannot write into --out ({reason}); choose a folder you can write to. "
+                          f"Received: --out {out}") from None
+    files.remove_leftovers(out)
+
+
+def check_resume(out, config):
+    """Refuses to resume the interrupted run in ``out`` with flags that change what it computes.
+
+    A run folder with resume state (a ``backup/`` left by a killed run) and a
+    ``config.json`` is resumed by the next run with the same ``--out``; its flags
+    must be the same, but for :data:`RESUMABLE_CHANGES`.
+
+    Raises:
+        ConfigError: naming each changed flag with its old and new value.
+    """
+    if not files.resume_states(out):
+        return
+    try:
+        saved = json.loads((pathlib.Path(out) / "config.json").read_text())
+    except (OSError, ValueError):
+        return
+    keys = (set(saved) | set(config)) - set(RESUMABLE_CHANGES)
+    changed = sorted(key for key in keys if saved.get(key) != config.get(key))
+    if changed:
+        was = ", ".join(f"--{key.replace('_', '-')} {saved.get(key)!r}" for key in changed)
+        now = ", ".join(f"--{key.replace('_', '-')} {config.get(key)!r}" for key in changed)
+        raise ConfigError(
+            f"{out} holds an interrupted run started with {was}. Rerun with its flags to resume it, or choose another "
+            f"--out (or delete the folder) to start afresh. Received: {now}"
+        )
+
+
 def write_json(path, data, sort_keys=True):
-    """Writes ``data`` as indented JSON (NumPy scalars and NaN made JSON-safe); ``sort_keys=False`` keeps order."""
-    pathlib.Path(path).write_text(json.dumps(_jsonable(data), indent=2, sort_keys=sort_keys) + "\n")
+    """Writes ``data`` as indented JSON, atomically; NumPy values and NaN made JSON-safe; ``sort_keys=False`` keeps order."""
+    files.write_text(path, json.dumps(_jsonable(data), indent=2, sort_keys=sort_keys) + "\n")
 
 
 def finish_run(out, metrics, headline, recipe=None):
-    """Writes ``metrics.json`` and prints the one-line summary as the last line.
+    """Writes ``metrics.json``, removes the run's resume state and prints the one-line summary as the last line.
 
     Args:
         out: the run folder.
@@ -106,6 +238,7 @@ def finish_run(out, metrics, headline, recipe=None):
     """
     metrics = _jsonable(metrics)
     write_json(pathlib.Path(out) / "metrics.json", metrics)
+    files.clear_resume_state(out)  # the run is complete: a rerun starts afresh
     parts = [f"{key}={format_value(metrics[key])}" for key in headline if key in metrics]
     prefix = f"{recipe}: " if recipe else ""
     print(f"{prefix}{' '.join(parts)} -> {out}", flush=True)

@@ -1,11 +1,24 @@
 """``fit``: ``model.fit`` with the callbacks, strategies and precision a recipe needs.
 
 One call gives: an optimizer and learning-rate schedule by name; a best-model
-``ModelCheckpoint`` (``.keras``); ``BackupAndRestore`` so a killed run, rerun with
-the same ``out`` folder, resumes from its last finished epoch;
-``TerminateOnNaN(raise_error=True)`` (the graceful variant would delete the
-backup); ``CSVLogger`` plus ``history.json``; optional TensorBoard and early
-stopping; a ``tf.distribute`` strategy; mixed precision; XLA.
+checkpoint (``.keras``); a backup after every epoch so a killed run, rerun with
+the same ``out`` folder, resumes from its last finished epoch; a guard that
+stops a run whose loss becomes NaN, infinite or explodes; ``history.csv`` plus
+``history.json``; optional TensorBoard and early stopping; a ``tf.distribute``
+strategy; mixed precision; XLA.
+
+Resuming loses nothing (see :mod:`dlkit.files`): every file is written
+atomically; the backup (weights with the optimizer's state, the epoch, the
+loss scale of the divergence guard and the training settings) is written after
+the epoch's history row and best checkpoint, so a kill at any point leaves a
+consistent state; on resume the history keeps each epoch once and the best
+checkpoint keeps the best value of the epochs before the interruption. A
+rerun that changes a training setting (learning rate, optimizer, schedule,
+epochs...) is refused with a message instead of silently keeping the old one.
+With ``keep_backup=True`` a finished phase keeps its backup, marked finished,
+so a multi-phase program rerun after a kill skips it; the program removes the
+backups with :func:`dlkit.files.clear_resume_state` once its final artifacts
+exist (recipes do so in ``dlkit.cli.finish_run``).
 
 Pass the model as a zero-argument builder (``lambda: models.build("lenet5")``)
 when using a distribution strategy or mixed precision: variables must be
@@ -13,20 +26,27 @@ created inside the strategy's scope and under the dtype policy. A built model is
 accepted too; under a strategy it is cloned inside the scope with its weights.
 """
 
+import contextlib
+import csv
 import dataclasses
 import json
 import math
 import os
 import pathlib
+import shutil
 import time
 
 import keras
 import tensorflow as tf
 
+from dlkit import files
 from dlkit.errors import ConfigError, TrainingError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "exponential", "step", "cosine")
+_PROCESS_STRATEGIES = {}
+#: :func:`fit` stops a run whose epoch loss exceeds this many times its first batch's loss.
+DIVERGENCE_FACTOR = 100.0
 
 
 @dataclasses.dataclass
@@ -66,24 +86,61 @@ def make_strategy(name="auto"):
     """
     if isinstance(name, tf.distribute.Strategy):
         return name
-    gpus = tf.config.list_logical_devices("GPU")
-    if name in (None, "auto"):
-        return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
-    if name == "default":
-        return tf.distribute.get_strategy()
-    if name == "mirrored":
-        if gpus:
-            return tf.distribute.MirroredStrategy()
-        cpus = [device.name for device in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(cpus)
     if name == "multiworker":
         if "TF_CONFIG" not in os.environ:
             raise ConfigError(
                 "strategy 'multiworker' reads the cluster from the TF_CONFIG environment variable, "
                 "which is not set. Received: strategy='multiworker'"
             )
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    raise ConfigError(f"strategy must be one of auto, default, mirrored, multiworker. Received: strategy={name!r}")
+        # One per process, made before anything starts TensorFlow's runtime (listing devices does): collective
+        # ops are configured at start-up, so a strategy made later fails ("Collective ops must be configured at
+        # program startup"). dlkit.cli.start_run makes it first; later calls get the same one.
+        if "multiworker" not in _PROCESS_STRATEGIES:
+            _PROCESS_STRATEGIES["multiworker"] = tf.distribute.MultiWorkerMirroredStrategy()
+        return _PROCESS_STRATEGIES["multiworker"]
+    if name not in (None, "auto", "default", "mirrored"):
+        raise ConfigError(f"strategy must be one of auto, default, mirrored, multiworker. Received: strategy={name!r}")
+    if name in (None, "auto") and "multiworker" in _PROCESS_STRATEGIES:
+        return _PROCESS_STRATEGIES["multiworker"]  # in a multi-worker process, the cluster is what is available
+    if name == "default":
+        return tf.distribute.get_strategy()
+    gpus = tf.config.list_logical_devices("GPU")
+    if name in (None, "auto") and len(gpus) < 2:
+        return tf.distribute.get_strategy()
+    # One mirrored strategy per process, reused by every phase: each new one would number its collective ops
+    # from the start again, and a second model's gradients could meet the first one's in the same collective
+    # ("Shape mismatch in the collective instance").
+    if "mirrored" not in _PROCESS_STRATEGIES:
+        devices = None if gpus else [device.name for device in tf.config.list_logical_devices("CPU")]
+        _PROCESS_STRATEGIES["mirrored"] = tf.distribute.MirroredStrategy(devices)
+    return _PROCESS_STRATEGIES["mirrored"]
+
+
+@contextlib.contextmanager
+def build_scope(strategy="default", mixed_precision=False):
+    """Where to build a model that :func:`fit` trains under ``strategy`` and ``mixed_precision``.
+
+    Variables must be created inside the strategy's scope and under the dtype
+    policy. A builder callable passed to :func:`fit` gets both; a model made in
+    several steps (a pretrained backbone, then a head) is built inside this
+    context instead, then passed to :func:`fit` with the same strategy::
+
+        with training.build_scope("mirrored", mixed_precision=True) as strategy:
+            model = transfer.build_classifier(base_builder(), num_classes)
+        training.fit(model, train, strategy=strategy, mixed_precision=True)
+
+    Yields:
+        The ``tf.distribute.Strategy`` (pass it on to :func:`fit`).
+    """
+    strategy = make_strategy(strategy)
+    previous = keras.config.dtype_policy()
+    if mixed_precision:
+        keras.config.set_dtype_policy("mixed_float16")
+    try:
+        with strategy.scope():
+            yield strategy
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def learning_rate_schedule(name, learning_rate, total_steps, decay_rate=0.1, warmup_steps=0):
@@ -160,12 +217,14 @@ def fit(
     monitor=None,
     restore_best=False,
     backup=True,
+    keep_backup=False,
     early_stopping=None,
     tensorboard=False,
     callbacks=(),
     strategy="default",
     mixed_precision=False,
     jit_compile="auto",
+    divergence_factor=DIVERGENCE_FACTOR,
     verbose="auto",
 ):
     """Compiles and trains ``model`` on ``train``; see the module docstring.
@@ -199,8 +258,13 @@ def fit(
         monitor: metric for the checkpoint and early stopping (default
             ``val_loss`` with validation data, else ``loss``).
         restore_best: load the best checkpoint's weights after training.
-        backup: keep ``BackupAndRestore`` state in ``out/backup`` so an
-            interrupted run resumes.
+        backup: keep a backup in ``out/backup`` after every epoch, so an
+            interrupted run resumes when called again with the same ``out``.
+        keep_backup: keep the backup after training, marked finished, so a
+            later call with the same ``out`` and settings skips training and
+            returns the trained weights (a multi-phase program rerun after a
+            kill); remove it with :func:`dlkit.files.clear_resume_state`.
+            ``False``: removed when training ends.
         early_stopping: patience in epochs, or ``None`` for no early stopping.
         tensorboard: write TensorBoard logs to ``out/logs``.
         callbacks: extra Keras callbacks.
@@ -208,14 +272,19 @@ def fit(
         mixed_precision: build under ``mixed_float16``; the model's outputs
             must stay float32 (dlkit builders keep their last layer float32).
         jit_compile: passed to ``compile`` (``"auto"``, ``True``, ``False``).
+        divergence_factor: stop with a :class:`TrainingError` when an epoch's
+            mean loss exceeds this many times the loss of the first batch
+            (at least 1.0): the run diverged even if the loss is finite.
+            ``None`` checks only for NaN and infinity.
         verbose: passed to ``model.fit``.
 
     Returns:
         A :class:`FitResult`.
 
     Raises:
-        ConfigError: inconsistent arguments.
-        TrainingError: the loss became NaN or infinite.
+        ConfigError: inconsistent arguments, or ``out`` holds an interrupted
+            run that was trained with other settings.
+        TrainingError: the loss became NaN or infinite, or exploded.
     """
     if epochs < 1 or not 0 <= initial_epoch < epochs:
         raise ConfigError(
@@ -228,8 +297,24 @@ def fit(
         steps_per_epoch = int(steps_per_epoch)
         train = train.repeat()
     strategy = make_strategy(strategy)
+    out_path = pathlib.Path(out) if out is not None else None
+    if tensorboard and out_path is None:
+        raise ConfigError("tensorboard=True needs an out folder for its logs.")
+    settings = _settings(
+        optimizer=optimizer, learning_rate=learning_rate, schedule=schedule, decay_rate=decay_rate,
+        warmup_steps=warmup_steps, momentum=momentum, weight_decay=weight_decay, epochs=epochs,
+        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, mixed_precision=bool(mixed_precision),
+    )
+    backup_dir = out_path / files.BACKUP if out_path is not None and backup else None
+    state = files.read_state(backup_dir) if backup_dir is not None else None
+    if state is not None:
+        _check_settings(state.get("settings", {}), settings, backup_dir)
+
+    distributed = strategy is not tf.distribute.get_strategy()  # asked outside the scope, where it is itself
+    if distributed:
+        _patch_keras_for_distribution()
     with strategy.scope():
-        model = _materialize(model, strategy, mixed_precision)
+        model = _materialize(model, distributed, mixed_precision)
         if compile:
             steps = steps_per_epoch or _cardinality(train)
             rate = learning_rate_schedule(
@@ -242,27 +327,32 @@ def fit(
                 metrics=_metrics(metrics),
                 jit_compile=jit_compile,
             )
-        elif strategy is not tf.distribute.get_strategy() or model.optimizer is None:
+        elif distributed or model.optimizer is None:
             raise ConfigError("compile=False needs an already compiled model and the default strategy.")
 
+    start_epoch, finished = initial_epoch, False
+    if state is not None:
+        _restore(model, backup_dir / state["weights"], strategy)
+        start_epoch = max(initial_epoch, int(state["epoch"]))
+        finished = bool(state.get("finished")) or start_epoch >= epochs
+        # Printed whatever the verbosity: a run that picks up an earlier one's work should say so.
+        what = "finished; skipping its training" if finished else f"resuming at epoch {start_epoch + 1}/{epochs}"
+        print(f"{out_path}: found the backup of an earlier run, {what}", flush=True)
+
     monitor = monitor or ("val_loss" if validation is not None else "loss")
-    all_callbacks = [keras.callbacks.TerminateOnNaN(raise_error=True)]
-    out_path = pathlib.Path(out) if out is not None else None
+    guard = DivergenceGuard(divergence_factor, reference=(state or {}).get("reference_loss"))
+    all_callbacks = [keras.callbacks.TerminateOnNaN(raise_error=True), guard]
     if out_path is not None:
-        out_path.mkdir(parents=True, exist_ok=True)
-        (out_path / "checkpoints").mkdir(exist_ok=True)
-        all_callbacks.append(
-            keras.callbacks.ModelCheckpoint(
-                str(out_path / "checkpoints" / "best.keras"), monitor=monitor, save_best_only=True
-            )
-        )
-        if backup:
-            all_callbacks.append(keras.callbacks.BackupAndRestore(str(out_path / "backup")))
-        all_callbacks.append(keras.callbacks.CSVLogger(str(out_path / "history.csv"), append=True))
+        (out_path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        history_log = HistoryLog(out_path / "history.csv", start_epoch)
+        all_callbacks += [
+            history_log,
+            BestCheckpoint(out_path / "checkpoints" / "best.keras", monitor, earlier=history_log.column(monitor)),
+        ]
+        if backup_dir is not None:
+            all_callbacks.append(Backup(backup_dir, settings, guard))
         if tensorboard:
             all_callbacks.append(keras.callbacks.TensorBoard(str(out_path / "logs")))
-    elif tensorboard:
-        raise ConfigError("tensorboard=True needs an out folder for its logs.")
     if early_stopping is not None:
         all_callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=int(early_stopping), restore_best_weights=False)
@@ -270,40 +360,246 @@ def fit(
     all_callbacks.extend(callbacks)
     epoch_counter = _EpochCounter()
     all_callbacks.append(epoch_counter)
+    if files.failpoints_active("batch"):
+        batch_end = keras.callbacks.LambdaCallback(on_train_batch_end=lambda *_, **__: files.failpoint("batch"))
+        all_callbacks.append(batch_end)
 
     started = time.perf_counter()
-    try:
-        model.fit(
-            train,
-            validation_data=validation,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            callbacks=all_callbacks,
-            verbose=verbose,
-            shuffle=False,
-        )
-    except RuntimeError as error:
-        if "NaN" not in str(error) and "Inf" not in str(error):
-            raise
-        raise TrainingError(
-            f"Training diverged: {error}. Lower the learning rate or check the data for NaN/Inf values. "
-            f"Received: optimizer={optimizer!r}, learning_rate={learning_rate}"
-        ) from error
+    if not finished:
+        try:
+            model.fit(
+                train,
+                validation_data=validation,
+                epochs=epochs,
+                initial_epoch=start_epoch,
+                steps_per_epoch=steps_per_epoch,
+                callbacks=all_callbacks,
+                verbose=verbose,
+                shuffle=False,
+            )
+        except RuntimeError as error:
+            if "NaN" not in str(error) and "Inf" not in str(error):
+                raise
+            raise TrainingError(
+                f"Training diverged: {error}. Lower the learning rate or check the data for NaN/Inf values. "
+                f"Received: optimizer={optimizer!r}, learning_rate={learning_rate}"
+            ) from error
     seconds = time.perf_counter() - started
+    files.failpoint("fit_end")
 
     if restore_best and out_path is not None and (out_path / "checkpoints" / "best.keras").exists():
         best = keras.models.load_model(out_path / "checkpoints" / "best.keras", compile=False)
         model.set_weights(best.get_weights())
     history = _history(model, out_path)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        # Each worker evaluates the trained weights on its own: a distributed model's predict() would shard the
+        # data across workers and gather the predictions in replica order, not the data's.
+        model = _local_copy(model)
+    if backup_dir is not None and not keep_backup:
+        shutil.rmtree(backup_dir, ignore_errors=True)
     return FitResult(
         model=model,
         history=history,
-        initial_epoch=epoch_counter.first_epoch if epoch_counter.first_epoch is not None else epochs,
+        initial_epoch=epoch_counter.first_epoch if epoch_counter.first_epoch is not None else start_epoch,
         epochs_run=epoch_counter.count,
         seconds=seconds,
         strategy=strategy,
     )
+
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training when the loss explodes while staying finite.
+
+    ``TerminateOnNaN`` catches NaN and infinity; a learning rate a million times
+    too large often gives huge finite losses instead, and a run that "finished"
+    with them would be reported as a success. The reference is the loss of the
+    first batch the run trained (kept in the backup across resumes), floored at
+    1.0 so a loss that starts near zero may still move.
+
+    Args:
+        factor: the allowed ratio of an epoch's mean loss to the reference;
+            ``None`` disables the check.
+        reference: a reference loss from an earlier, interrupted run.
+    """
+
+    def __init__(self, factor=DIVERGENCE_FACTOR, reference=None):
+        super().__init__()
+        self.factor = factor
+        self.reference = reference
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.reference is None and logs and "loss" in logs:
+            value = float(logs["loss"])
+            if math.isfinite(value):
+                self.reference = value
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = float((logs or {}).get("loss", 0.0))
+        if self.factor is None or self.reference is None or not math.isfinite(value):
+            return
+        limit = self.factor * max(abs(self.reference), 1.0)
+        if value > limit:
+            raise TrainingError(
+                f"Training diverged: the loss rose to {value:.4g} in epoch {epoch + 1}, more than {self.factor:g} "
+                f"times its start ({self.reference:.4g}). Lower the learning rate. The backup of the last good epoch "
+                f"is kept. Received: loss={value:.4g}"
+            )
+
+
+class HistoryLog(keras.callbacks.Callback):
+    """``history.csv``, one row per epoch, rewritten atomically after each epoch.
+
+    On resume the rows of the epochs about to be trained again are dropped, so
+    every epoch appears once. Rows are written before the backup of their
+    epoch, so a finished epoch is never missing from the history.
+
+    Args:
+        path: the CSV file.
+        start_epoch: the epoch training (re)starts at.
+    """
+
+    def __init__(self, path, start_epoch=0):
+        super().__init__()
+        self.path = pathlib.Path(path)
+        self.rows = [row for row in _read_rows(self.path) if row["epoch"] < start_epoch]
+
+    def column(self, key):
+        """The values of ``key`` in the rows kept from before the restart."""
+        return [row[key] for row in self.rows if isinstance(row.get(key), float)]
+
+    def on_train_begin(self, logs=None):
+        self._write()
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch}
+        for key, value in (logs or {}).items():
+            try:
+                row[key] = float(value)
+            except (TypeError, ValueError):
+                continue
+        self.rows.append(row)
+        self._write()
+
+    def _write(self):
+        keys = sorted({key for row in self.rows for key in row} - {"epoch"})
+        lines = [",".join(["epoch", *keys])]
+        for row in self.rows:
+            lines.append(",".join([str(row["epoch"]), *(repr(row[key]) if key in row else "NA" for key in keys)]))
+        files.write_text(self.path, "\n".join(lines) + "\n")
+
+
+class BestCheckpoint(keras.callbacks.ModelCheckpoint):
+    """Keras's best-only ``ModelCheckpoint``, written atomically and aware of a resume.
+
+    Args:
+        path: the ``.keras`` file.
+        monitor: the metric compared across epochs.
+        earlier: the monitored values of the epochs trained before an
+            interruption: the best of them is the value to beat, so a resumed
+            run does not overwrite a better checkpoint with a worse epoch.
+    """
+
+    def __init__(self, path, monitor, earlier=()):
+        super().__init__(str(path), monitor=monitor, save_best_only=True)
+        self.earlier = [value for value in earlier if math.isfinite(value)]
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
+            for value in self.earlier:
+                if self._is_improvement(value, self.best):
+                    self.best = value
+        super().on_epoch_end(epoch, logs)
+
+    def _save_model(self, epoch, batch, logs):
+        filepath = self._get_file_path(epoch, batch, logs)
+        if self._should_save_model(epoch, batch, logs, filepath):
+            files.write_atomically(filepath, lambda temporary: self.model.save(temporary))
+
+
+class Backup(keras.callbacks.Callback):
+    """The resume state of a training phase, written after every epoch.
+
+    ``directory/state.json`` names the epoch reached and the weights file of
+    that epoch (the model's weights with the optimizer's state, so its step
+    count, moments and learning rate continue). The weights go to a new file
+    first and the state is replaced after it, both atomically, so a kill
+    leaves either the previous consistent state or the new one. Unlike Keras's
+    ``BackupAndRestore`` nothing is deleted when training ends: the state is
+    marked ``finished`` instead, and :func:`fit` decides what to keep.
+
+    Args:
+        directory: the backup folder.
+        settings: the training settings, refused on resume when they differ.
+        guard: the :class:`DivergenceGuard` whose reference loss is kept.
+    """
+
+    def __init__(self, directory, settings, guard=None):
+        super().__init__()
+        self.directory = pathlib.Path(directory)
+        self.settings = settings
+        self.guard = guard
+        self.epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        name = f"epoch_{epoch + 1:04d}.weights.h5"
+        files.write_atomically(self.directory / name, lambda temporary: self.model.save_weights(temporary))
+        self.epoch = epoch + 1
+        self._write_state(name, finished=False)
+        for old in self.directory.glob("epoch_*.weights.h5"):
+            if old.name != name:
+                old.unlink(missing_ok=True)
+        files.failpoint("epoch_end")
+
+    def on_train_end(self, logs=None):
+        state = files.read_state(self.directory)
+        if state is not None:
+            self._write_state(state["weights"], finished=True, epoch=state["epoch"])
+
+    def _write_state(self, weights, finished, epoch=None):
+        reference = self.guard.reference if self.guard is not None else None
+        files.write_state(self.directory, {
+            "epoch": self.epoch if epoch is None else epoch, "weights": weights, "finished": finished,
+            "settings": self.settings, "reference_loss": reference,
+        })
+
+
+def _settings(**settings):
+    """The training settings as JSON values (an optimizer instance by its class and configuration)."""
+    optimizer = settings["optimizer"]
+    if isinstance(optimizer, keras.optimizers.Optimizer):
+        config = {key: value for key, value in optimizer.get_config().items() if key != "name"}
+        settings["optimizer"] = {"class": type(optimizer).__name__, **config}
+    return json.loads(json.dumps(settings, default=str))
+
+
+def _check_settings(saved, settings, backup_dir):
+    """Refuses to resume a run with other training settings than it was started with."""
+    changed = sorted(key for key in set(saved) | set(settings) if saved.get(key) != settings.get(key))
+    if changed:
+        was = ", ".join(f"{key}={saved.get(key)!r}" for key in changed)
+        now = ", ".join(f"{key}={settings.get(key)!r}" for key in changed)
+        raise ConfigError(
+            f"{backup_dir.parent} holds an interrupted run trained with {was}; resuming it with other settings would "
+            f"mix two runs. Rerun with the same settings to resume it, or use a new output folder (or delete "
+            f"{backup_dir}) to start afresh. Received: {now}"
+        )
+
+
+def _restore(model, weights, strategy):
+    """Loads a backup's weights and optimizer state into ``model``."""
+    with strategy.scope():
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+    try:
+        model.load_weights(weights)
+    except (OSError, ValueError) as error:
+        raise TrainingError(
+            f"The backup in {weights.parent} does not fit this model ({error}); delete it to start afresh. "
+            f"Received: {weights}"
+        ) from None
 
 
 class _EpochCounter(keras.callbacks.Callback):
@@ -320,19 +616,26 @@ class _EpochCounter(keras.callbacks.Callback):
         self.count += 1
 
 
-def _materialize(model, strategy, mixed_precision):
-    """Builds (or clones) the model inside the current scope and dtype policy."""
+def _materialize(model, distributed, mixed_precision):
+    """Builds (or clones) the model inside the current scope and dtype policy.
+
+    A model built outside a distribution strategy's scope keeps that (no)
+    strategy, and its optimizer's variables would be created outside the
+    scope; under a strategy it is cloned inside, with its weights, unless it
+    was built in this strategy's scope already.
+    """
     previous_policy = keras.config.dtype_policy()
     if mixed_precision:
-        if isinstance(model, keras.Model):
+        if isinstance(model, keras.Model) and not _built_mixed(model):
             raise ConfigError(
-                "mixed_precision=True needs the model as a builder callable (e.g. lambda: build('lenet5')), "
-                "because the dtype policy applies when layers are created. Received: a built keras.Model"
+                "mixed_precision=True needs the model as a builder callable (e.g. lambda: build('lenet5')) or built "
+                "inside training.build_scope(mixed_precision=True), because the dtype policy applies when layers are "
+                "created. Received: a keras.Model built in float32"
             )
         keras.config.set_dtype_policy("mixed_float16")
     try:
         if isinstance(model, keras.Model):
-            if strategy is not tf.distribute.get_strategy() and strategy.num_replicas_in_sync > 1:
+            if distributed and getattr(model, "_distribute_strategy", None) is not tf.distribute.get_strategy():
                 clone = keras.models.clone_model(model)
                 clone.set_weights(model.get_weights())
                 model = clone
@@ -352,6 +655,76 @@ def _materialize(model, strategy, mixed_precision):
     return model
 
 
+def _patch_keras_for_distribution():
+    """Works around two bugs of Keras 3's ``fit`` under a ``tf.distribute`` strategy.
+
+    1. Before training and before each evaluation, Keras builds the model
+       symbolically from one batch, which it first averages across replicas
+       with ``strategy.reduce``. That fails when the batch was split unevenly
+       (a last batch of 3 over two replicas: "Inputs to operation AddN must
+       have the same size and shape") and, under the multi-worker strategy,
+       always ("Attempt to convert a value (PerReplica ...)",
+       keras-team/keras#20585). The build only needs the batch's shapes and
+       dtypes: it gets the first local replica's batch.
+    2. Under the multi-worker strategy each step's logs (scalars) are averaged
+       across workers with ``strategy.reduce("MEAN", value, axis=0)``, which
+       fails on a scalar ("Invalid reduction dimension 0"): scalars are
+       averaged with ``axis=None``.
+
+    Applied once per process, the first time :func:`fit` runs under a
+    strategy; both replacements keep Keras's behaviour where it works.
+    """
+    from keras.src import tree
+    from keras.src.backend.tensorflow import trainer as tensorflow_trainer
+
+    if getattr(tensorflow_trainer, "_dlkit_distribution_patch", False):
+        return
+    local = tensorflow_trainer.TensorFlowTrainer
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if self._distribute_strategy is None:
+            return
+        if iterator is not None:
+            for _, _, batches in iterator:
+                data_batch = tree.map_structure(
+                    lambda value: self.distribute_strategy.experimental_local_results(value)[0]
+                    if isinstance(value, tf.distribute.DistributedValues) else value,
+                    next(batches),
+                )
+                break
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=data_batch)
+
+    original_reduce = tensorflow_trainer.reduce_per_replica
+
+    def reduce_per_replica(values, strategy, reduction):
+        multiworker = tensorflow_trainer._collective_all_reduce_multi_worker(strategy)
+        if multiworker and reduction in ("auto", "mean"):
+            def mean(value):
+                if not isinstance(value, tf.distribute.DistributedValues):
+                    return value
+                return strategy.reduce("MEAN", value, axis=0 if value.values[0].shape.rank else None)
+
+            return tree.map_structure(mean, values)
+        return original_reduce(values, strategy, reduction)
+
+    local._maybe_symbolic_build = _maybe_symbolic_build
+    tensorflow_trainer.reduce_per_replica = reduce_per_replica
+    tensorflow_trainer._dlkit_distribution_patch = True
+
+
+def _local_copy(model):
+    """A copy of ``model`` outside any distribution strategy, with its weights (for evaluating on one worker)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def _built_mixed(model):
+    """Whether some layer of ``model`` computes in float16 (it was built under the mixed policy)."""
+    return any(getattr(layer, "compute_dtype", None) == "float16" for layer in model._flatten_layers())
+
+
 def _cardinality(dataset):
     steps = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
     return steps if steps > 0 else None
@@ -363,21 +736,31 @@ def _metrics(metrics):
     return list(metrics)
 
 
+def _read_rows(path):
+    """The rows of a ``history.csv`` as dicts (``epoch`` an int, values floats), one per epoch, in order."""
+    rows = {}
+    try:
+        with open(path, newline="") as handle:
+            for row in csv.DictReader(handle):
+                parsed = {"epoch": int(row.pop("epoch"))}
+                for key, value in row.items():
+                    if value not in ("", "NA", None):  # NA: a value absent in that epoch
+                        parsed[key] = float(value)
+                rows[parsed["epoch"]] = parsed  # a rerun epoch replaces its interrupted twin
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [rows[epoch] for epoch in sorted(rows)]
+
+
 def _history(model, out_path):
     """Returns the full history: from ``history.csv`` when it exists (covers resumes)."""
     if out_path is not None and (out_path / "history.csv").exists():
-        import csv
-
         history = {}
-        with open(out_path / "history.csv", newline="") as handle:
-            rows = {}
-            for row in csv.DictReader(handle):
-                rows[int(row["epoch"])] = row  # a rerun epoch replaces its interrupted twin
-        for epoch in sorted(rows):
-            for key, value in rows[epoch].items():
-                if key != "epoch" and value not in ("", "NA", None):  # CSVLogger writes NA for absent values
-                    history.setdefault(key, []).append(float(value))
+        for row in _read_rows(out_path / "history.csv"):
+            for key, value in row.items():
+                if key != "epoch":
+                    history.setdefault(key, []).append(value)
         history_json = {key: [v if math.isfinite(v) else None for v in values] for key, values in history.items()}
-        (out_path / "history.json").write_text(json.dumps(history_json, indent=1) + "\n")
+        files.write_text(out_path / "history.json", json.dumps(history_json, indent=1) + "\n")
         return history
     return {key: [float(v) for v in values] for key, values in model.history.history.items()}

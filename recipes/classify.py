@@ -36,9 +36,9 @@ def parse_args(argv=None):
         help="extra builder argument, e.g. --model-arg width_multiplier=0.25 (repeatable)",
     )
     parser.add_argument("--dataset", default="digits", help="digits, a TFDS name, or an image folder")
-    parser.add_argument("--image-size", type=int, default=None, help="resize images to N x N")
+    parser.add_argument("--image-size", type=cli.image_size, default=None, help="resize images to N x N")
     parser.add_argument("--optimizer", default="adam", choices=("sgd", "rmsprop", "adam", "adamw"))
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=2e-3)
     parser.add_argument("--schedule", default="cosine", choices=("constant", "exponential", "step", "cosine"))
     parser.add_argument("--augment", action="store_true", help="random crop, rotation (and flip, colour for RGB)")
     parser.add_argument("--skip-bad-images", action="store_true", help="skip unreadable images in a folder")
@@ -129,6 +129,7 @@ def main(argv=None):
         schedule=args.schedule,
         out=out,
         restore_best=True,
+        keep_backup=True,  # until metrics.json exists: a rerun after a kill skips to the end
         strategy=args.strategy,
         mixed_precision=args.mixed_precision,
     )

@@ -68,17 +68,20 @@ def parse(argv):
     )
     parser.add_argument("--mining", choices=("semi_hard", "batch_hard", "batch_all"), default="semi_hard")
     parser.add_argument("--distance", choices=("squared_l2", "l2", "cosine"), default="squared_l2")
-    parser.add_argument("--margin", type=float, default=0.5, help="triplet margin (default: 0.5)")
-    parser.add_argument("--dim", type=int, default=128, help="embedding size (default: 128)")
-    parser.add_argument("--identities-per-batch", type=int, default=24, help="P (default: 24)")
-    parser.add_argument("--images-per-identity", type=int, default=8, help="K (default: 8)")
+    parser.add_argument("--margin", type=cli.nonnegative_float, default=0.5, help="triplet margin (default: 0.5)")
+    parser.add_argument("--dim", type=cli.positive_int, default=128, help="embedding size (default: 128)")
+    parser.add_argument("--identities-per-batch", type=cli.positive_int, default=24, help="P (default: 24)")
+    parser.add_argument("--images-per-identity", type=cli.positive_int, default=8, help="K (default: 8)")
     parser.add_argument(
-        "--steps-per-epoch", type=int, default=None, help="P x K batches per epoch (glyphs, lfw 50; digits 20)"
+        "--steps-per-epoch", type=cli.positive_int, default=None,
+        help="P x K batches per epoch (glyphs, lfw 50; digits 20)",
     )
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--unseen", type=int, default=None, help="identities held out (glyphs 40, digits 4, lfw 100)")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3)
+    parser.add_argument("--unseen", type=cli.positive_int, default=None,
+                        help="identities held out (glyphs 40, digits 4, lfw 100)")
     parser.add_argument("--split-seed", type=int, default=0, help="which identities are held out (default: 0)")
-    parser.add_argument("--image-size", type=int, default=None, help="square image side (glyphs 32, digits 16, lfw 64)")
+    parser.add_argument("--image-size", type=cli.image_size, default=None,
+                        help="square image side (glyphs 32, digits 16, lfw 64)")
     parser.add_argument("--no-transforms", action="store_true", help="no rotated/mirrored training identities")
     parser.add_argument(
         "--augment", action="store_true",
@@ -89,23 +92,27 @@ def parse(argv):
         help="lfw: an LFW pairs file (pairs.txt: 10 folds) to evaluate on; default: pairs.txt in --data-dir if there",
     )
     parser.add_argument(
-        "--database-far", type=float, default=0.01,
+        "--database-far", type=cli.fraction, default=0.01,
         help="false-accept rate on the verification pairs at which the database's threshold is set (default: 0.01)",
     )
     parser.add_argument("--siamese", action="store_true", help="also train and report the siamese classifier")
     parser.add_argument("--siamese-form", choices=("absolute", "chi_square"), default="absolute")
     args = parser.parse_args(argv)
-    for flag in ("dim", "identities_per_batch", "images_per_identity", "steps_per_epoch", "unseen", "image_size"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1. Received: {value}")
-    if not args.margin >= 0:
-        raise ConfigError(f"--margin must be >= 0. Received: {args.margin}")
     if not 0 < args.database_far <= 1:
         raise ConfigError(f"--database-far must be in (0, 1]. Received: {args.database_far}")
-    if not args.learning_rate > 0:
-        raise ConfigError(f"--learning-rate must be > 0. Received: {args.learning_rate}")
+    batch = args.identities_per_batch * args.images_per_identity
+    if batch > MAX_BATCH:
+        # Online mining compares every anchor-positive pair with every negative: memory grows as batch**3.
+        raise ConfigError(
+            f"A P x K batch of {batch} images is more than online mining can hold (at most {MAX_BATCH}; mining "
+            f"compares every pair with every negative). Lower --identities-per-batch or --images-per-identity. "
+            f"Received: {args.identities_per_batch} x {args.images_per_identity}"
+        )
     return args
+
+
+#: The largest P x K batch: semi-hard mining builds batch x batch x batch tensors (512**3 floats = 0.5 GB).
+MAX_BATCH = 512
 
 
 DEFAULTS = {  # image side, identities held out, (epochs, steps) of the default run
@@ -199,6 +206,7 @@ def train_embedding(args, seen, out):
         loss=verification.TripletLoss(args.margin, args.mining, args.distance),
         metrics=verification.triplet_metrics(args.margin, args.distance),
         out=out / "training",
+        keep_backup=True,  # until metrics.json exists: a rerun after a kill skips the finished phases
         strategy=args.strategy,
         mixed_precision=args.mixed_precision,
         verbose=0 if args.quick else 2,
@@ -221,10 +229,29 @@ def train_siamese(args, seen, out):
         loss="binary_crossentropy",
         metrics=["accuracy"],
         out=out / "siamese_training",
+        keep_backup=True,
         strategy=args.strategy,
+        mixed_precision=args.mixed_precision,
         verbose=0 if args.quick else 2,
     )
     return result.model
+
+
+def check_spread(embeddings, args):
+    """Refuses an embedding that collapsed (every image at one point) or is not finite: training failed.
+
+    A collapsed embedding scores chance at verification and used to crash the t-SNE picture; the triplet loss
+    stays finite (at the margin), so only the embeddings show it.
+    """
+    from dlkit.errors import TrainingError
+
+    spread = float(np.mean(np.std(embeddings, axis=0))) if np.all(np.isfinite(embeddings)) else float("nan")
+    if not spread > 1e-4:
+        raise TrainingError(
+            f"The embedding collapsed: every image maps to (nearly) the same point (mean spread {spread:.2g}), so "
+            f"it cannot tell identities apart. Lower the learning rate. The training backup is kept. "
+            f"Received: --learning-rate {args.learning_rate}, --margin {args.margin}"
+        )
 
 
 def recognition(args, model, unseen, pixels, threshold):
@@ -276,6 +303,7 @@ def main(argv=None):
     inference.save_model(model, out / "model.keras")
 
     embeddings = model.predict(pixels, verbose=0)
+    check_spread(embeddings, args)
     if protocol is None:
         first, second, same = verification.make_pairs(unseen.labels, 3000 if args.quick else 6000, seed=args.split_seed)
         fold = None

@@ -40,13 +40,17 @@ def parse_args(argv=None):
     parser = cli.recipe_parser("multitask", __doc__)
     parser.add_argument("--task", choices=TASKS, default="multilabel", help="what to train (default: multilabel)")
     parser.add_argument(
-        "--missing-rate", type=float, default=0.3, help="fraction of training labels hidden (multilabel; default 0.3)"
+        "--missing-rate", type=cli.fraction, default=0.3,
+        help="fraction of training labels hidden, below 1 (multilabel; default 0.3)",
     )
     parser.add_argument("--classes", default="circle,square,triangle", help="comma-separated shape names")
-    parser.add_argument("--image-size", type=int, default=None, help="image side in pixels (default: 32 quick, 64)")
-    parser.add_argument("--train-images", type=int, default=None, help="training images (default: 6000 quick, 30000)")
+    parser.add_argument("--image-size", type=cli.image_size, default=None,
+                        help="image side in pixels, at least 16 (default: 32 quick, 64)")
+    parser.add_argument("--train-images", type=cli.positive_int, default=None,
+                        help="training images (default: 6000 quick, 30000)")
     parser.add_argument("--background", choices=("noise", "plain"), default="noise", help="scene background")
-    parser.add_argument("--learning-rate", type=float, default=5e-3, help="initial rate of the cosine schedule")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=5e-3,
+                        help="initial rate of the cosine schedule")
     parser.add_argument("--no-single-task", action="store_true", help="skip the single-task comparison")
     return parser.parse_args(argv)
 
@@ -155,6 +159,7 @@ def run_multilabel(args, out, *, classes, image_size, train_images, test_images,
         named(train),
         named(dev),
         out=out,
+        keep_backup=True,  # until metrics.json exists: a rerun after a kill skips the finished phases
         **spec.compile_arguments(),
         **fit_options,
     )
@@ -179,7 +184,8 @@ def run_multilabel(args, out, *, classes, image_size, train_images, test_images,
                 lambda: multitask_spec((label,), f"single_{label}", f"trunk_{label}").model,
                 named(train, column),
                 named(dev, column),
-                out=None,
+                out=out / f"single_task_{label}",  # each comparison network resumes on its own
+                keep_backup=True,
                 **single_spec.compile_arguments(),
                 **fit_options,
             )
@@ -259,6 +265,7 @@ def run_localization(args, out, *, classes, image_size, train_images, test_image
         train,
         dev,
         out=out,
+        keep_backup=True,
         learning_rate=args.learning_rate,
         schedule="cosine",
         epochs=epochs,

@@ -27,6 +27,9 @@ import numpy as np
 from dlkit import cli as recipe_cli
 from dlkit.errors import ConfigError
 
+#: The smallest longest side: VGG16 halves the image four times before block5_conv1, a style layer.
+MIN_SIZE = 32
+
 
 def default_images():
     import skimage
@@ -47,14 +50,38 @@ def main(argv=None):
     parser.add_argument("--content", default=None, help="content image (default: skimage chelsea.png)")
     parser.add_argument("--style", action="append", default=None, help="style image; repeat to blend")
     parser.add_argument("--style-weights", default=None, help="blend weights, e.g. 0.7,0.3")
-    parser.add_argument("--size", type=int, default=None, help="longest side in pixels (default 512; quick 224)")
-    parser.add_argument("--steps", type=int, default=None, help="optimizer steps (default 300; quick 150)")
+    parser.add_argument("--size", type=recipe_cli.image_size, default=None,
+                        help=f"longest side in pixels, at least {MIN_SIZE} (default 512; quick 224)")
+    parser.add_argument("--steps", type=recipe_cli.positive_int, default=None,
+                        help="optimizer steps (default 300; quick 150)")
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colors")
-    parser.add_argument("--style-weight", type=float, default=None, help="style loss weight")
-    parser.add_argument("--content-weight", type=float, default=None, help="content loss weight")
+    parser.add_argument("--style-weight", type=recipe_cli.positive_float, default=None, help="style loss weight")
+    parser.add_argument("--content-weight", type=recipe_cli.nonnegative_float, default=None,
+                        help="content loss weight (0: style only)")
     parser.add_argument("--weights", default="vgg16-hed", help="'vgg16-hed' (offline), 'imagenet' or a path")
     args = parser.parse_args(argv)
+    if args.strategy not in ("auto", "default") or args.mixed_precision:
+        # One image's pixels are the only variable: nothing to split across devices, and float16 pixels and Gram
+        # matrices lose the style loss's small terms.
+        raise ConfigError(
+            "style transfer optimizes one image on one device in float32; drop --strategy/--mixed-precision. "
+            f"Received: --strategy {args.strategy}, --mixed-precision {args.mixed_precision}"
+        )
+    if args.size is not None and args.size < MIN_SIZE:
+        raise ConfigError(f"--size must be at least {MIN_SIZE} pixels (VGG16's five poolings). Received: {args.size}")
+    blend = parse_weights(args.style_weights) if args.style_weights else None
+    from dlkit import style
+
+    # The images are read (and compared) before the run folder is made or TensorFlow starts.
+    default_content, default_style = default_images()
+    content = style.load_image(args.content or default_content)
+    styles = [style.load_image(path) for path in (args.style or [default_style])]
+    for path, item in zip(args.style or [default_style], styles):
+        if item.shape == content.shape and np.array_equal(item, content):
+            raise ConfigError(
+                f"The style image is the content image: there is no other style to transfer. Received: --style {path}"
+            )
     out = recipe_cli.start_run(args, "style_transfer")
 
     import matplotlib
@@ -62,14 +89,11 @@ def main(argv=None):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from dlkit import inference, style
+    from dlkit import inference
+    from dlkit.errors import TrainingError
 
-    default_content, default_style = default_images()
     size = args.size or (224 if args.quick else 512)
     steps = args.steps or (150 if args.quick else 300)
-    content = style.load_image(args.content or default_content)
-    styles = [style.load_image(path) for path in (args.style or [default_style])]
-    blend = parse_weights(args.style_weights) if args.style_weights else None
     options = {}
     if args.style_weight is not None:
         options["style_weight"] = args.style_weight
@@ -78,6 +102,12 @@ def main(argv=None):
     result = style.stylize(content, styles, steps=steps, size=size, optimizer=args.optimizer,
                            preserve_color=args.preserve_color, style_blend=blend, weights=args.weights,
                            seed=args.seed, **options)
+    if not np.isfinite(result.log["total"][-1]) or not np.all(np.isfinite(result.image)):
+        raise TrainingError(
+            f"Style transfer diverged: the loss is {result.log['total'][-1]} after {result.steps} steps. Lower "
+            f"--style-weight / --content-weight. Received: --style-weight {args.style_weight}, "
+            f"--content-weight {args.content_weight}"
+        )
 
     style.save_png(result.image, out / "stylized.png")
     # What stylizing another photo the same way needs: the style images and the settings.
@@ -117,16 +147,16 @@ def main(argv=None):
     metrics = {
         "initial_loss": log["total"][0],
         "final_loss": log["total"][-1],
-        "style_loss_reduction": 1.0 - log["style"][-1] / max(log["style"][0], 1e-12),
+        # None when the start has no style loss to reduce (a style the content already has).
+        "style_loss_reduction": 1.0 - log["style"][-1] / log["style"][0] if log["style"][0] > 0 else None,
         "content_loss": log["content"][-1],
         "seconds_per_step": result.seconds_per_step,
         "size": size,
         "steps": result.steps,
         "optimizer": args.optimizer,
     }
-    return recipe_cli.finish_run(out, metrics, ["final_loss", "style_loss_reduction", "seconds_per_step"], "style_transfer")
-
-
+    return recipe_cli.finish_run(out, metrics, ["final_loss", "style_loss_reduction", "seconds_per_step"],
+                                 "style_transfer")
 
 
 def cli():

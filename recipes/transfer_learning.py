@@ -51,20 +51,26 @@ def parse_args(argv=None):
     parser.add_argument(
         "--mode", choices=MODES, default=None, help="default: custom when --dataset is given, else digits"
     )
-    parser.add_argument("--shots", type=int, default=10, help="digits mode: labelled images per new class (default 10)")
+    parser.add_argument("--shots", type=cli.positive_int, default=10,
+                        help="digits mode: labelled images per new class (default 10)")
     parser.add_argument(
-        "--repeats", type=int, default=None, help="digits mode: seeds to average (default 5, --quick 1)"
+        "--repeats", type=cli.positive_int, default=None, help="digits mode: seeds to average (default 5, --quick 1)"
     )
     parser.add_argument("--backbone", default="mobilenet_v2", help="dlkit or keras.applications name, or a .keras file")
     parser.add_argument("--weights", default=None, help="None, imagenet, vgg16-hed, or a weights file")
     parser.add_argument("--dataset", default=None, help="an image folder (one sub-folder per class) or a TFDS name")
-    parser.add_argument("--image-size", type=int, default=None, help="resize images to N x N")
-    parser.add_argument("--learning-rate", type=float, default=1e-3, help="head / from-scratch learning rate")
-    parser.add_argument("--fine-tune-learning-rate", type=float, default=None, help="default: learning rate / 100")
+    parser.add_argument("--image-size", type=cli.image_size, default=None, help="resize images to N x N")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-3,
+                        help="head / from-scratch learning rate")
+    parser.add_argument("--fine-tune-learning-rate", type=cli.positive_float, default=None,
+                        help="default: learning rate / 100")
     parser.add_argument(
-        "--fine-tune-fraction", type=float, default=None, help="share of the base to unfreeze (default all)"
+        "--fine-tune-fraction", type=cli.fraction, default=None, help="share of the base to unfreeze (default all)"
     )
-    parser.add_argument("--head-epochs", type=int, default=None, help="custom mode: epochs on the frozen base")
+    parser.add_argument("--head-epochs", type=cli.positive_int, default=None,
+                        help="custom mode: epochs on the frozen base")
+    parser.add_argument("--skip-bad-images", action="store_true",
+                        help="custom mode, image folder: skip unreadable images with a warning")
     parser.add_argument("--split-seed", type=int, default=0,
                         help="custom mode, image folder: seed of its train/dev/test split (default 0)")
     args = parser.parse_args(argv)
@@ -77,13 +83,13 @@ def main(argv=None):
     args = parse_args(argv)
     from dlkit.errors import ConfigError
 
-    if args.shots < 1:
-        raise ConfigError(f"--shots must be >= 1. Received: {args.shots}")
-    if args.repeats is not None and args.repeats < 1:
-        raise ConfigError(f"--repeats must be >= 1. Received: {args.repeats}")
+    if args.fine_tune_fraction == 0:
+        raise ConfigError("--fine-tune-fraction must be > 0 (0 unfreezes nothing to fine-tune). Received: 0")
     if args.mode == "custom" and not args.dataset:
         raise ConfigError("--mode custom needs --dataset (an image folder or a TFDS name). Received: no --dataset")
     if args.mixed_precision and args.mode != "custom":
+        # The demonstrations compare arms on a CPU in seconds; float16 there would only slow them and blur the
+        # comparison. --strategy applies to every mode.
         raise ConfigError(
             f"--mixed-precision applies to fine-tuning on your data (--dataset ...), not to the small CPU "
             f"demonstrations. Received: --mode {args.mode} --mixed-precision"
@@ -189,6 +195,14 @@ def digits_mode(args, out):
     new_images, new_labels = arrays(["train"], new)
     # The held-out 5-9 images (dev + test splits): the same for every arm and repeat.
     test_images, test_labels = arrays(["dev", "test"], new)
+    available = int(np.bincount(new_labels).min())
+    if args.shots > available:
+        from dlkit.errors import ConfigError
+
+        raise ConfigError(
+            f"--shots must be at most {available}: the digits training split has {available} images of its rarest "
+            f"new class (5-9). Received: --shots {args.shots}"
+        )
     shape = (size, size, 1)
 
     results = {arm: [] for arm in ARMS}
@@ -199,13 +213,14 @@ def digits_mode(args, out):
         # 1. Pretrain on the old classes (inputs in [0, 1]) and save, like any model someone shares.
         keras.utils.set_random_seed(seed)
         pretrained = small_cnn(shape, len(old))
-        training.fit(
+        pretrained = training.fit(
             pretrained,
             dataset_of(old_images / 255.0, old_labels, 32, True, seed),
             epochs=pretrain_epochs,
             learning_rate=2e-3,
+            strategy=args.strategy,
             verbose=0,
-        )
+        ).model
         pretrained_path = out / "pretrained_0-4.keras"
         inference.save_model(pretrained, pretrained_path)
         predictions = np.argmax(
@@ -216,7 +231,7 @@ def digits_mode(args, out):
         # 2. The new task: digits 5-9 from a few shots each.
         shot_images, shot_labels = few_shot(new_images, new_labels, args.shots, seed)
         train = dataset_of(shot_images, shot_labels, batch_size, True, seed)
-        common = dict(optimizer="adam", verbose=0)
+        common = dict(optimizer="adam", verbose=0, strategy=args.strategy)
         records = {arm: {} for arm in ARMS}
 
         def callbacks(arm):
@@ -247,7 +262,7 @@ def digits_mode(args, out):
         keras.utils.set_random_seed(seed)
         tuned = transfer.build_classifier(str(pretrained_path), len(new), input_shape=shape, pooling="flatten")
         head_epochs = epochs // 2
-        transfer.fine_tune(
+        tuned = transfer.fine_tune(  # under a distribution strategy, the trained model is a copy made in its scope
             tuned,
             train,
             head_epochs=head_epochs,
@@ -258,7 +273,7 @@ def digits_mode(args, out):
             head_steps=0,  # the arms' equal budget: one pass per epoch, as the other two get
             callbacks=callbacks("finetuned"),
             **common,
-        )
+        ).model
         for arm in ARMS:
             curve = [records[arm][epoch] for epoch in sorted(records[arm])]
             curves[arm].append(curve)
@@ -430,6 +445,7 @@ def pretrained_mode(args, out):
             epochs=epochs,
             batch_size=16,
             seed=args.seed,
+            strategy=args.strategy,
             verbose=0,
         )
         probabilities = result.model.predict((test_features - mean) / std, verbose=0)
@@ -516,31 +532,23 @@ def custom_mode(args, out):
 
         raise ConfigError(f"--head-epochs must be between 1 and --epochs - 1. Received: {head_epochs} of {epochs}")
     batch_size = args.batch_size or 32
-    import keras
+    from dlkit import training
 
-    # Under mixed precision, layers take the float16 policy when they are created; the head's
-    # last layer stays float32 (build_classifier gives it dtype="float32").
-    policy = keras.config.dtype_policy()
-    if args.mixed_precision:
-        keras.config.set_dtype_policy("mixed_float16")
-    try:
-        base, mode = transfer.load_backbone(args.backbone, weights=args.weights, input_shape=(size, size, 3))
-    finally:
-        keras.config.set_dtype_policy(policy)
     options = dict(
         image_size=size, batch_size=batch_size, data_dir=args.data_dir, seed=args.seed, channels=3, normalize=False
     )
     if os.path.isdir(str(args.dataset)):
         options["split_seed"] = args.split_seed
+        options["skip_bad_images"] = args.skip_bad_images
+    # Under a distribution strategy the model is built in its scope, under mixed precision in float16 (the
+    # head's last layer stays float32): both phases then train this model, not a copy.
+    with training.build_scope(args.strategy, args.mixed_precision) as strategy:
+        base, mode = transfer.load_backbone(args.backbone, weights=args.weights, input_shape=(size, size, 3))
     train, info = data.load(args.dataset, "train", **options)
     dev, _ = data.load(args.dataset, "dev", **options)
     test, _ = data.load(args.dataset, "test", **options)
-    if args.mixed_precision:
-        keras.config.set_dtype_policy("mixed_float16")
-    try:
+    with training.build_scope(strategy, args.mixed_precision):
         model = transfer.build_classifier(base, info.num_classes, input_shape=(size, size, 3), preprocessing=mode)
-    finally:
-        keras.config.set_dtype_policy(policy)
     result = transfer.fine_tune(
         model,
         train,
@@ -551,9 +559,12 @@ def custom_mode(args, out):
         fine_tune_learning_rate=args.fine_tune_learning_rate,
         fraction=args.fine_tune_fraction,
         out=out,
-        strategy=args.strategy,
+        keep_backup=True,  # each phase resumes, or is skipped once done, until metrics.json exists
+        strategy=strategy,
+        mixed_precision=args.mixed_precision,
     )
-    model = with_adapter(model, scale=1.0)  # raw pixels of any size; the backbone's preprocessing is inside
+    # result.model: under a distribution strategy each phase trains a copy made inside the strategy's scope.
+    model = with_adapter(result.model, scale=1.0)  # raw pixels of any size; the backbone's preprocessing is inside
     inference.save_model(model, out / "model.keras")
     inference.write_run(out, "classification", "transfer_learning", model="model.keras",
                         class_names=info.class_names, backbone=str(args.backbone), weights=str(args.weights),

@@ -41,12 +41,13 @@ def main(argv=None):
     parser = cli.recipe_parser("word2vec", __doc__)
     parser.add_argument("--corpus", default="head500", help="bundled name, file, folder or tfds:<name>")
     parser.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
-    parser.add_argument("--dim", type=int, default=100, help="vector size (default: 100)")
-    parser.add_argument("--window", type=int, default=5, help="maximum window (default: 5)")
-    parser.add_argument("--negative", type=int, default=5, help="negatives per pair (default: 5)")
-    parser.add_argument("--min-count", type=int, default=5, help="drop rarer words (default: 5)")
-    parser.add_argument("--sample", type=float, default=1e-3, help="subsampling threshold (default: 1e-3)")
-    parser.add_argument("--alpha", type=float, default=0.025, help="initial learning rate (default: 0.025)")
+    parser.add_argument("--dim", type=cli.positive_int, default=100, help="vector size (default: 100)")
+    parser.add_argument("--window", type=cli.positive_int, default=5, help="maximum window (default: 5)")
+    parser.add_argument("--negative", type=cli.positive_int, default=5, help="negatives per pair (default: 5)")
+    parser.add_argument("--min-count", type=cli.positive_int, default=5, help="drop rarer words (default: 5)")
+    parser.add_argument("--sample", type=cli.fraction, default=1e-3,
+                        help="subsampling threshold, 0 for none (default: 1e-3)")
+    parser.add_argument("--alpha", type=cli.positive_float, default=0.025, help="initial learning rate (default: 0.025)")
     parser.add_argument("--probes", default=DEFAULT_PROBES, help="comma-separated words to show neighbours of")
     args = parser.parse_args(argv)
     if args.strategy not in ("auto", "default") or args.mixed_precision:
@@ -69,7 +70,7 @@ def main(argv=None):
     result = train_word2vec(
         sentences, dim=args.dim, window=args.window, negative=args.negative, min_count=args.min_count,
         sample=args.sample, epochs=epochs, architecture=args.architecture, alpha=args.alpha,
-        batch_size=batch_size, seed=args.seed, verbose=1,
+        batch_size=batch_size, seed=args.seed, backup=out / "backup", keep_backup=True, verbose=1,
     )
     vectors = result.vectors
     pairs = vectors.evaluate_word_pairs(datapath("wordsim353.tsv"))

@@ -29,6 +29,7 @@ The checkpoints hold the raw YOLO grid model that training used.
     python recipes/predict.py runs/yolo_detection-... photo.jpg --out found/
 """
 
+import os
 import sys
 import time
 
@@ -43,15 +44,19 @@ RECIPE = "yolo_detection"
 def parse(argv):
     parser = runner.recipe_parser(RECIPE, __doc__)
     parser.add_argument("--dataset", default="shapes", help="'shapes' (offline) or a TFDS detection set (voc/2007)")
-    parser.add_argument("--image-size", type=int, default=None, help="square input side (shapes: 64, TFDS: 416)")
-    parser.add_argument("--num-anchors", type=int, default=None, help="k of the k-means anchors (default 5, quick 3)")
-    parser.add_argument("--train-images", type=int, default=None, help="training images (shapes default 6000)")
-    parser.add_argument("--test-images", type=int, default=None, help="test images (shapes default 1000)")
+    parser.add_argument("--image-size", type=runner.image_size, default=None,
+                        help="square input side, a multiple of 32 (shapes: 64, TFDS: 416)")
+    parser.add_argument("--num-anchors", type=runner.positive_int, default=None,
+                        help="k of the k-means anchors (default 5, quick 3)")
+    parser.add_argument("--train-images", type=runner.positive_int, default=None,
+                        help="training images (shapes default 6000)")
+    parser.add_argument("--test-images", type=runner.positive_int, default=None,
+                        help="test images (shapes default 1000)")
     parser.add_argument("--backbone", default="tiny_darknet", help="'tiny_darknet' or a dlkit.models name")
-    parser.add_argument("--learning-rate", type=float, default=1e-2)
-    parser.add_argument("--score-threshold", type=float, default=0.01, help="scores kept for mAP")
-    parser.add_argument("--draw-threshold", type=float, default=0.3, help="scores drawn in detections.png")
-    parser.add_argument("--iou-threshold", type=float, default=0.45, help="NMS IoU threshold")
+    parser.add_argument("--learning-rate", type=runner.positive_float, default=1e-2)
+    parser.add_argument("--score-threshold", type=runner.fraction, default=0.01, help="scores kept for mAP")
+    parser.add_argument("--draw-threshold", type=runner.fraction, default=0.3, help="scores drawn in detections.png")
+    parser.add_argument("--iou-threshold", type=runner.fraction, default=0.45, help="NMS IoU threshold")
     return parser.parse_args(argv)
 
 
@@ -68,7 +73,7 @@ def settings(args):
         "train_images": args.train_images or (1200 if quick else 6000 if shapes else None),
         "test_images": args.test_images or (200 if quick else 1000 if shapes else None),
         "epochs": args.epochs or (12 if quick else 40 if shapes else 100),
-        "batch_size": args.batch_size or (32 if quick else 32),
+        "batch_size": args.batch_size or 32,
         # Stride 8 on shapes (a 8x8 grid at 64 px); stride 32 for VOC-sized inputs, as in YOLOv2.
         "widths": (16, 32, 48) if quick else (16, 32, 64) if shapes else (16, 32, 64, 128, 256),
         "final_width": 64 if quick else 128 if shapes else 512,
@@ -78,8 +83,13 @@ def settings(args):
 def main(argv=None):
     args = parse(argv)
     config = settings(args)
-    if args.num_anchors is not None and args.num_anchors < 1:
-        raise ConfigError(f"--num-anchors must be >= 1. Received: {args.num_anchors}")
+    from dlkit.data import TFDS_NAME
+
+    if args.dataset != "shapes" and (os.path.exists(args.dataset) or not TFDS_NAME.match(args.dataset)):
+        raise ConfigError(
+            "--dataset takes 'shapes' or a TFDS detection set (voc/2007, with --data-dir); a folder of images and "
+            f"boxes is not a format this recipe reads. Received: --dataset {args.dataset}"
+        )
     out = runner.start_run(args, RECIPE)
 
     import tensorflow as tf
@@ -101,15 +111,17 @@ def main(argv=None):
     sizes = anchor_utils.box_sizes(train_arrays["boxes"])
     anchors, mean_anchor_iou = anchor_utils.kmeans_anchors(sizes, config["num_anchors"], seed=args.seed)
 
-    # 3. The detector and its targets.
-    model = yolo.yolo_detector(
-        backbone=args.backbone,
-        input_size=(size, size),
-        anchors=anchors,
-        num_classes=info.num_classes,
-        backbone_options={"widths": config["widths"], "final_width": config["final_width"]}
-        if args.backbone == "tiny_darknet" else None,
-    )
+    # 3. The detector and its targets, built where it trains: in the strategy's scope, in float16 under mixed
+    #    precision (the head stays float32).
+    with training.build_scope(args.strategy, args.mixed_precision) as strategy:
+        model = yolo.yolo_detector(
+            backbone=args.backbone,
+            input_size=(size, size),
+            anchors=anchors,
+            num_classes=info.num_classes,
+            backbone_options={"widths": config["widths"], "final_width": config["final_width"]}
+            if args.backbone == "tiny_darknet" else None,
+        )
     grid = tuple(model.output_shape[1:3])
     runner.write_json(out / "anchors.json", {
         "anchors_relative_wh": anchors.tolist(),
@@ -146,7 +158,8 @@ def main(argv=None):
         loss=loss,
         metrics=(),
         out=out,
-        strategy="default" if args.strategy == "auto" else args.strategy,
+        keep_backup=True,  # until metrics.json exists: a rerun after a kill skips to the evaluation
+        strategy=strategy,
         mixed_precision=args.mixed_precision,
         verbose=2,
     )

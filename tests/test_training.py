@@ -49,7 +49,7 @@ def test_interrupted_run_resumes_from_last_finished_epoch(tmp_path):
     assert result.initial_epoch == 3
     assert result.epochs_run == 3
     assert len(result.history["loss"]) == 6  # epochs from both runs, from history.csv
-    assert not (tmp_path / "backup").exists()  # Keras deletes it after a finished run
+    assert not (tmp_path / "backup").exists()  # removed after a finished run (keep_backup=False)
     assert (tmp_path / "checkpoints" / "best.keras").exists()
     assert len(json.loads((tmp_path / "history.json").read_text())["loss"]) == 6
 
@@ -177,3 +177,99 @@ def test_mirrored_over_two_cpus_matches_default_strategy(tmp_path):
     assert losses["mirrored_replicas"] == 2
     np.testing.assert_allclose(losses["mirrored"], losses["default"], rtol=1e-3)
     assert losses["default"][-1] < losses["default"][0]  # it learned
+
+
+def test_changed_settings_on_resume_are_refused(tmp_path):
+    data = tiny_data()
+    with pytest.raises(Interrupt):
+        training.fit(tiny_model, data, epochs=4, optimizer="sgd", learning_rate=0.01, out=tmp_path,
+                     callbacks=[InterruptAt(2)], verbose=0)
+    with pytest.raises(ConfigError, match=r"learning_rate=0\.01.*Received: learning_rate=0\.02"):
+        training.fit(tiny_model, data, epochs=4, optimizer="sgd", learning_rate=0.02, out=tmp_path, verbose=0)
+    # The same settings resume it.
+    result = training.fit(tiny_model, data, epochs=4, optimizer="sgd", learning_rate=0.01, out=tmp_path, verbose=0)
+    assert result.initial_epoch == 2 and result.epochs_run == 2
+
+
+def test_resume_restores_the_optimizer_state_and_matches_an_uninterrupted_run(tmp_path):
+    data = tiny_data()  # not shuffled: an epoch sees the same batches in a fresh call
+    keras.utils.set_random_seed(1)
+    straight = training.fit(tiny_model, data, epochs=4, optimizer="adam", learning_rate=0.05, out=tmp_path / "a",
+                            verbose=0)
+    keras.utils.set_random_seed(1)
+    with pytest.raises(Interrupt):
+        training.fit(tiny_model, data, epochs=4, optimizer="adam", learning_rate=0.05, out=tmp_path / "b",
+                     callbacks=[InterruptAt(2)], verbose=0)
+    resumed = training.fit(tiny_model, data, epochs=4, optimizer="adam", learning_rate=0.05, out=tmp_path / "b",
+                           verbose=0)
+    # Adam's moments and step count came back with the weights: the same losses as one call.
+    np.testing.assert_allclose(resumed.history["loss"], straight.history["loss"], rtol=1e-5)
+    for mine, theirs in zip(resumed.model.get_weights(), straight.model.get_weights()):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_kept_backup_makes_a_finished_phase_skip_training(tmp_path):
+    data = tiny_data()
+    first = training.fit(tiny_model, data, epochs=3, out=tmp_path, keep_backup=True, verbose=0)
+    state = json.loads((tmp_path / "backup" / "state.json").read_text())
+    assert state["finished"] and state["epoch"] == 3
+    again = training.fit(tiny_model, data, epochs=3, out=tmp_path, keep_backup=True, verbose=0)
+    assert again.epochs_run == 0 and len(again.history["loss"]) == 3
+    for mine, theirs in zip(again.model.get_weights(), first.model.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    from dlkit import files
+
+    files.clear_resume_state(tmp_path)
+    assert not (tmp_path / "backup").exists()
+    fresh = training.fit(tiny_model, data, epochs=3, out=tmp_path, verbose=0)
+    assert fresh.epochs_run == 3
+
+
+def test_history_keeps_each_epoch_once_and_the_checkpoint_keeps_the_best_across_a_resume(tmp_path):
+    # An earlier run reached epoch 4 in the history, but its last backup is of epoch 3 (killed in between).
+    (tmp_path / "history.csv").write_text(
+        "epoch,loss,val_loss\n0,1.0,0.9\n1,0.8,0.2\n2,0.7,0.5\n3,0.6,0.4\n"
+    )
+    log = training.HistoryLog(tmp_path / "history.csv", start_epoch=3)
+    assert [row["epoch"] for row in log.rows] == [0, 1, 2]
+    model = tiny_model()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    checkpoint = training.BestCheckpoint(tmp_path / "best.keras", "val_loss", earlier=log.column("val_loss"))
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(3, {"val_loss": 0.3})  # worse than epoch 1's 0.2: the best stays
+    assert not (tmp_path / "best.keras").exists() and checkpoint.best == pytest.approx(0.2)
+    checkpoint.on_epoch_end(4, {"val_loss": 0.1})
+    assert (tmp_path / "best.keras").exists() and checkpoint.best == pytest.approx(0.1)
+    log.set_model(model)
+    log.on_epoch_end(3, {"loss": 0.5, "val_loss": 0.3})
+    assert [int(line.split(",")[0]) for line in (tmp_path / "history.csv").read_text().splitlines()[1:]] == [0, 1, 2, 3]
+
+
+def test_an_exploding_finite_loss_is_a_training_error_and_keeps_the_last_good_backup(tmp_path):
+    class Explode(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 2:  # from the third epoch on, a step size a million times too large
+                self.model.optimizer.learning_rate.assign(1e6)
+
+    with pytest.raises(TrainingError, match="diverged: the loss rose to"):
+        training.fit(tiny_model, tiny_data(), epochs=5, optimizer="sgd", learning_rate=0.01, out=tmp_path,
+                     callbacks=[Explode()], verbose=0)
+    assert json.loads((tmp_path / "backup" / "state.json").read_text())["epoch"] == 2
+    guard = training.DivergenceGuard(factor=100.0, reference=0.7)
+    guard.on_epoch_end(0, {"loss": 99.0})  # the reference is floored at 1.0: a loss starting near 0 may move
+    with pytest.raises(TrainingError):
+        guard.on_epoch_end(1, {"loss": 101.0})
+
+
+def test_a_kill_during_a_save_leaves_the_old_file_and_a_leftover_that_is_cleaned(tmp_path):
+    target = tmp_path / "model.txt"
+    target.write_text("old")
+    script = "from dlkit import files; files.write_text(__import__('sys').argv[1], 'new')"
+    environment = dict(__import__("os").environ, DLKIT_FAILPOINTS="save:model.txt", DLKIT_REGISTER_ON_IMPORT="0")
+    completed = subprocess.run([sys.executable, "-c", script, str(target)], env=environment, timeout=60)
+    assert completed.returncode == -9  # SIGKILL, as the failpoint asked
+    assert target.read_text() == "old"
+    from dlkit import files
+
+    assert files.remove_leftovers(tmp_path) == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.txt"]

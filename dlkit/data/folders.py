@@ -3,6 +3,9 @@
 Every file is decoded once before training, so a corrupt image or a text file
 named ``.jpg`` is found up front and named in the error (or skipped with a
 warning when ``skip_bad_images=True``), instead of killing an epoch halfway.
+Files are recognized by their content, not their name: a TIFF or WebP file
+(named ``.tif``, ``.webp``, or by mistake ``.jpg``) is decoded with Pillow,
+which TensorFlow's decoders cannot do.
 Unlike ``keras.utils.image_dataset_from_directory`` (which cannot skip files and
 only splits in two), the folder is split into train/dev/test, stratified and
 seeded.
@@ -18,7 +21,9 @@ import tensorflow as tf
 from dlkit.data import DatasetInfo, pipeline
 from dlkit.errors import ConfigError, DatasetError, ImageError
 
-IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+#: Pillow's names of the formats ``tf.io.decode_image`` reads; other formats go through Pillow.
+TENSORFLOW_FORMATS = ("BMP", "GIF", "JPEG", "PNG")
 FOLDER_FRACTIONS = (0.70, 0.15, 0.15)
 
 
@@ -28,10 +33,11 @@ def find_images(root):
     if not root.is_dir():
         raise DatasetError(f"Image folder not found. Received: dataset={str(root)!r}")
     class_names = sorted(entry.name for entry in root.iterdir() if entry.is_dir())
-    if not class_names:
+    if len(class_names) < 2:
         raise DatasetError(
-            f"The image folder needs one sub-folder per class (e.g. {root}/cats/1.jpg). "
-            f"Received: dataset={str(root)!r} with no sub-folders"
+            f"The image folder needs one sub-folder per class and at least two classes to tell apart "
+            f"(e.g. {root}/cats/1.jpg, {root}/dogs/1.jpg). "
+            f"Received: dataset={str(root)!r} with {len(class_names)} sub-folder(s) {class_names}"
         )
     paths, labels = [], []
     for label, class_name in enumerate(class_names):
@@ -48,17 +54,38 @@ def find_images(root):
 
 
 def find_bad_images(paths):
-    """Returns the paths that PIL cannot fully decode (corrupt, truncated, not images)."""
+    """Returns the paths that Pillow cannot fully decode (corrupt, truncated, not images)."""
+    return inspect_images(paths)[0]
+
+
+def inspect_images(paths):
+    """Decodes every file once with Pillow.
+
+    Returns:
+        ``(bad, formats)``: the paths that cannot be decoded, and each other
+        path's format as Pillow names it (``"JPEG"``, ``"TIFF"``...).
+    """
     from PIL import Image
 
-    bad = []
+    bad, formats = [], {}
     for path in paths:
         try:
             with Image.open(path) as image:
                 image.load()
-        except Exception:  # PIL raises many types for broken files; any of them means unusable.
+                formats[path] = image.format
+        except Exception:  # Pillow raises many types for broken files; any of them means unusable.
             bad.append(path)
-    return bad
+    return bad, formats
+
+
+def _pillow_decode(path, channels):
+    """Decodes one image file with Pillow into ``uint8 (height, width, channels)`` (for ``tf.numpy_function``)."""
+    from PIL import Image
+
+    with Image.open(path.decode() if isinstance(path, bytes) else path) as image:
+        image = image.convert("L" if channels == 1 else "RGB")
+        pixels = np.asarray(image, np.uint8)
+    return pixels[..., None] if channels == 1 else pixels
 
 
 def split_files(labels, split, seed=0, fractions=FOLDER_FRACTIONS):
@@ -101,7 +128,7 @@ def load_folder(
             "Images in a folder may differ in size: pass image_size (e.g. --image-size 224). Received: image_size=None"
         )
     paths, labels, class_names = find_images(root)
-    bad = find_bad_images(paths)
+    bad, formats = inspect_images(paths)
     if bad and not skip_bad_images:
         raise ImageError(
             f"{len(bad)} file(s) in {root} cannot be read as images: {', '.join(bad)}. Remove them, or pass "
@@ -113,16 +140,30 @@ def load_folder(
         keep = np.asarray([path not in bad_set for path in paths])
         paths, labels = [path for path, kept in zip(paths, keep) if kept], labels[keep]
     selected = split_files(labels, split, split_seed)
+    if len(selected) == 0:
+        raise DatasetError(
+            f"The {split} split of {root} is empty: a folder is split {', '.join(f'{f:.0%}' for f in FOLDER_FRACTIONS)} "
+            f"(train/dev/test) within each class, so each class needs at least 7 images. "
+            f"Received: {len(paths)} image(s) in {len(class_names)} classes"
+        )
     paths = [paths[index] for index in selected]
     labels = labels[selected]
+    by_pillow = [formats[path] not in TENSORFLOW_FORMATS for path in paths]
     channels = channels or 3
 
-    def decode(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+    def decode(path, label, pillow):
+        def with_tensorflow():
+            return tf.io.decode_image(tf.io.read_file(path), channels=channels, expand_animations=False)
+
+        def with_pillow():
+            return tf.numpy_function(lambda name: _pillow_decode(name, channels), [path], tf.uint8)
+
+        image = tf.cond(pillow, with_pillow, with_tensorflow)
         image.set_shape([None, None, channels])
         return pipeline.prepare_image(image, image_size, channels, normalize), label
 
-    dataset = tf.data.Dataset.from_tensor_slices((paths, labels)).map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.from_tensor_slices((paths, labels, by_pillow))
+    dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
     info = DatasetInfo(
         name=os.fspath(root),
         num_classes=len(class_names),

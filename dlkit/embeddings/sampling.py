@@ -214,7 +214,7 @@ def make_dataset(ids, sentence_ids, keep_probabilities, sampler, *, batch_size=4
 
 
 def make_chunks(ids, sentence_ids, keep_probabilities, sampler, *, window=5, negative=5, epochs=1,
-                architecture="skipgram", seed=0, shrink=True, shuffle=True, chunk_size=1 << 16):
+                architecture="skipgram", seed=0, shrink=True, shuffle=True, chunk_size=1 << 16, first_epoch=0):
     """The word2vec training examples over all epochs, one element per corpus chunk.
 
     Each chunk of about ``chunk_size`` tokens (cut at sentence boundaries) is
@@ -222,6 +222,8 @@ def make_chunks(ids, sentence_ids, keep_probabilities, sampler, *, window=5, neg
     derived from (seed, epoch, chunk), so a run is reproducible and every epoch
     differs. Elements are ``(inputs, candidates, weights, progress)`` as in
     ``make_dataset`` but for all examples of a chunk, with ``progress`` per example.
+    ``first_epoch`` starts the stream at that epoch, with the draws an
+    uninterrupted stream makes there (to resume a run).
     """
     if architecture not in ("skipgram", "cbow"):
         raise ConfigError(f"architecture must be 'skipgram' or 'cbow'. Received: architecture={architecture!r}")
@@ -238,6 +240,10 @@ def make_chunks(ids, sentence_ids, keep_probabilities, sampler, *, window=5, neg
     done = (np.arange(epochs)[:, None] * len(ids) + bounds[None, :, 0]).reshape(-1) / max(total, 1.0)
     share = np.tile(bounds[:, 1] - bounds[:, 0], epochs) / max(total, 1.0)
     numbers = np.arange(epochs * chunks, dtype=np.int64)
+    if not 0 <= first_epoch <= epochs:
+        raise ConfigError(f"first_epoch must be in [0, epochs]. Received: first_epoch={first_epoch}, epochs={epochs}")
+    skip = first_epoch * chunks
+    starts, ends, done, share, numbers = (array[skip:] for array in (starts, ends, done, share, numbers))
 
     ids_tensor = tf.constant(ids)
     sentences_tensor = tf.constant(sentence_ids)

@@ -1,17 +1,20 @@
 """``train_word2vec``: vocabulary, sampling pipeline, sparse SGD with word2vec's learning-rate decay."""
 
 import dataclasses
+import pathlib
+import shutil
 import time
 
 import numpy as np
 import tensorflow as tf
 
+from dlkit import files
 from dlkit.embeddings.corpus import read_corpus
 from dlkit.embeddings.model import NegativeSamplingLoss, Word2Vec
 from dlkit.embeddings.sampling import NegativeSampler, make_chunks
 from dlkit.embeddings.vectors import WordVectors
 from dlkit.embeddings.vocabulary import Vocabulary
-from dlkit.errors import ConfigError, TrainingError
+from dlkit.errors import ConfigError, DatasetError, TrainingError
 
 
 @dataclasses.dataclass
@@ -27,6 +30,7 @@ class Word2VecResult:
         words_per_second: ``train_words / seconds``.
         examples: training pairs (skip-gram) or windows (CBOW) seen.
         losses: mean loss per pair of each epoch.
+        initial_epoch: the epoch this call started at (> 0 after a resume).
     """
 
     vectors: WordVectors
@@ -37,11 +41,17 @@ class Word2VecResult:
     words_per_second: float
     examples: int
     losses: list
+    initial_epoch: int = 0
+
+
+#: The smallest vocabulary worth training on (neighbours, a t-SNE picture and negatives need some words).
+MIN_VOCABULARY = 10
 
 
 def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e-3, epochs=5, *,
                    architecture="skipgram", alpha=0.025, min_alpha=1e-4, batch_size=4096, max_vocab_size=None,
-                   ns_exponent=0.75, seed=0, shrink_windows=True, jit_compile=True, verbose=0):
+                   ns_exponent=0.75, seed=0, shrink_windows=True, jit_compile=True, backup=None, keep_backup=False,
+                   verbose=0):
     """Trains word2vec with negative sampling.
 
     Plain SGD on the summed sigmoid negative-sampling loss of a batch of pairs;
@@ -70,14 +80,23 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         seed: seed of every random draw (initialization and sampling).
         shrink_windows: draw effective windows (word2vec) or use ``window`` everywhere.
         jit_compile: compile the SGD step with XLA (faster on CPU).
+        backup: a folder for the resume state, written after every epoch (both
+            tables, the epoch, the losses, the settings): a call with the same
+            ``backup`` and settings resumes at the epoch where an interrupted
+            one stopped, with the draws an uninterrupted run makes there.
+            ``None``: no backup.
+        keep_backup: keep the state after training, marked finished (a rerun
+            then skips training); ``False`` removes it.
         verbose: 1 prints one line per epoch.
 
     Returns:
         A ``Word2VecResult``.
 
     Raises:
-        DatasetError: empty corpus, or no word reaches ``min_count``.
-        ConfigError: a hyper-parameter out of range.
+        DatasetError: empty corpus, or fewer than :data:`MIN_VOCABULARY` words
+            reach ``min_count``.
+        ConfigError: a hyper-parameter out of range, or ``backup`` holds a run
+            with other settings.
     """
     for name, value in (("dim", dim), ("window", window), ("negative", negative), ("epochs", epochs),
                         ("batch_size", batch_size)):
@@ -87,15 +106,25 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         raise ConfigError(f"Need 0 <= min_alpha <= alpha and alpha > 0. Received: alpha={alpha}, min_alpha={min_alpha}")
     sentences = read_corpus(corpus) if isinstance(corpus, str) else corpus
     vocabulary = Vocabulary.build(sentences, min_count=min_count, max_size=max_vocab_size)
+    if len(vocabulary) < MIN_VOCABULARY:
+        raise DatasetError(
+            f"Only {len(vocabulary)} distinct word(s) occur at least min_count={min_count} times; word2vec needs "
+            f"{MIN_VOCABULARY} or more. Give more text or lower --min-count. Received: vocabulary {vocabulary.words[:10]}"
+        )
     ids, sentence_ids = vocabulary.encode(sentences)
     sampler = NegativeSampler(vocabulary.counts, ns_exponent)
-    chunks = make_chunks(
-        ids, sentence_ids, vocabulary.keep_probabilities(sample), sampler, window=window, negative=negative,
-        epochs=epochs, architecture=architecture, seed=seed, shrink=shrink_windows,
-    )
 
     model = Word2Vec(len(vocabulary), dim, architecture, seed=seed)
     model.build()
+    settings = dict(dim=dim, window=window, negative=negative, min_count=min_count, sample=sample, epochs=epochs,
+                    architecture=architecture, alpha=alpha, min_alpha=min_alpha, batch_size=batch_size,
+                    max_vocab_size=max_vocab_size, ns_exponent=ns_exponent, seed=seed, shrink_windows=shrink_windows,
+                    vocabulary=len(vocabulary), tokens=int(vocabulary.total_words))
+    first_epoch, losses = _restore(model, backup, settings)
+    chunks = make_chunks(
+        ids, sentence_ids, vocabulary.keep_probabilities(sample), sampler, window=window, negative=negative,
+        epochs=epochs, architecture=architecture, seed=seed, shrink=shrink_windows, first_epoch=first_epoch,
+    )
     step = sparse_sgd_step(model, alpha, min_alpha, jit_compile=jit_compile)
     width = 2 * window if architecture == "cbow" else None
 
@@ -123,8 +152,8 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         return total
 
     train_words = vocabulary.total_words * epochs
-    losses, epoch_loss, epoch_examples, examples = [], 0.0, 0, 0
-    last_epoch = 0
+    epoch_loss, epoch_examples, examples = 0.0, 0, 0
+    last_epoch = first_epoch
     start = time.perf_counter()
     chunk_iterator = iter(chunks)  # starts making the first chunks in the background
     # Compile the step while the first chunk is being made (a zero-weight batch changes nothing).
@@ -144,8 +173,10 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         if epoch != last_epoch:
             losses.append(epoch_loss / max(epoch_examples, 1))
             _report(verbose, last_epoch, epochs, losses[-1], start)
+            _save(model, backup, settings, last_epoch + 1, losses, finished=False)
             epoch_loss, epoch_examples, last_epoch = 0.0, 0, epoch
         epoch_loss += float(train_chunk(inputs, candidates, weights, progress))
+        files.failpoint("batch")  # a chunk of batches
         if verbose > 1:
             print(f"chunk of {count} examples done at {time.perf_counter() - start:.2f} s", flush=True)
         epoch_examples += count
@@ -153,15 +184,63 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
     seconds = time.perf_counter() - start
     if verbose > 1:
         print(f"loop done at {seconds:.2f} s", flush=True)
-    losses.append(epoch_loss / max(epoch_examples, 1))
-    _report(verbose, last_epoch, epochs, losses[-1], start)
+    if first_epoch < epochs:
+        losses.append(epoch_loss / max(epoch_examples, 1))
+        _report(verbose, last_epoch, epochs, losses[-1], start)
     if not np.all(np.isfinite(losses)):
         raise TrainingError(f"word2vec loss is not finite; lower alpha or batch_size. Received: losses={losses}")
+    if first_epoch < epochs:
+        _save(model, backup, settings, epochs, losses, finished=True)
+    if backup is not None and not keep_backup:
+        shutil.rmtree(backup, ignore_errors=True)
     vectors = WordVectors(vocabulary.words, model.word_vectors, counts=vocabulary.counts)
+    words_this_call = vocabulary.total_words * (epochs - first_epoch)
     return Word2VecResult(
         vectors=vectors, model=model, vocabulary=vocabulary, train_words=int(train_words), seconds=seconds,
-        words_per_second=train_words / max(seconds, 1e-9), examples=examples, losses=losses,
+        words_per_second=words_this_call / max(seconds, 1e-9), examples=examples, losses=losses,
+        initial_epoch=first_epoch,
     )
+
+
+def _restore(model, backup, settings):
+    """Loads an interrupted run's tables from ``backup``; returns ``(first epoch, losses so far)``."""
+    state = files.read_state(backup) if backup is not None else None
+    if state is None:
+        return 0, []
+    saved = state.get("settings", {})
+    changed = sorted(key for key in set(saved) | set(settings) if saved.get(key) != settings.get(key))
+    if changed:
+        raise ConfigError(
+            f"{backup} holds an interrupted word2vec run with "
+            f"{', '.join(f'{key}={saved.get(key)!r}' for key in changed)}; rerun with those settings to resume it, "
+            f"or delete {backup} to start afresh. Received: "
+            f"{', '.join(f'{key}={settings.get(key)!r}' for key in changed)}"
+        )
+    with np.load(pathlib.Path(backup) / state["tables"]) as tables:
+        model.target.embeddings.assign(tables["target"])
+        model.context.embeddings.assign(tables["context"])
+    # Printed whatever the verbosity: a run that picks up an earlier one's work should say so.
+    done = "finished; skipping its training" if state["epoch"] >= settings["epochs"] else (
+        f"resuming at epoch {state['epoch'] + 1}/{settings['epochs']}")
+    print(f"{backup}: found the backup of an earlier run, {done}", flush=True)
+    return int(state["epoch"]), list(state["losses"])
+
+
+def _save(model, backup, settings, epoch, losses, finished):
+    """Writes the tables after ``epoch`` epochs, then the state that names them (both atomically)."""
+    if backup is None:
+        return
+    backup = pathlib.Path(backup)
+    backup.mkdir(parents=True, exist_ok=True)
+    name = f"epoch_{epoch:04d}.npz"
+    target, context = (np.asarray(table.numpy()) for table in (model.target.embeddings, model.context.embeddings))
+    files.write_atomically(backup / name, lambda temporary: np.savez(temporary, target=target, context=context))
+    files.write_state(backup, {"epoch": epoch, "tables": name, "losses": losses, "settings": settings,
+                               "finished": finished})
+    for old in backup.glob("epoch_*.npz"):
+        if old.name != name:
+            old.unlink(missing_ok=True)
+    files.failpoint("epoch_end")
 
 
 def sparse_sgd_step(model, alpha=0.025, min_alpha=1e-4, jit_compile=True):

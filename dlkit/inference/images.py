@@ -34,7 +34,7 @@ def read_image(path):
             image.load()
             image = ImageOps.exif_transpose(image)
             return _pixels(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         raise ImageError(f"Cannot read {path} as an image ({error}). Received: {str(path)!r}") from None
 
 

@@ -8,16 +8,16 @@ Every recipe that trains something writes, beside ``config.json`` and
 
 ``task`` picks the predictor (:data:`TASKS`); file names in it are relative to
 the folder, so a run folder can be moved or copied whole. Files are written
-atomically: to a temporary name in the same folder, then renamed, so a run
-killed while saving never leaves a truncated model or card behind.
+atomically (:mod:`dlkit.files`): to a temporary name in the same folder, then
+renamed, so a run killed while saving never leaves a truncated model or card
+behind.
 """
 
 import json
-import os
 import pathlib
-import tempfile
 
 from dlkit.errors import DatasetError
+from dlkit.files import atomic_path, write_atomically  # noqa: F401  (part of this module's API)
 
 RUN_FILE = "run.json"
 FORMAT_VERSION = 1
@@ -31,27 +31,6 @@ TASKS = {
     "style_transfer": "each content image painted in the run's style",
     "word_vectors": "nearest neighbours of words, and analogies (a:b::c or king-man+woman)",
 }
-
-
-def atomic_path(path):
-    """A temporary path beside ``path`` with the same suffix (Keras checks ``.keras``)."""
-    path = pathlib.Path(path)
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(handle)
-    return pathlib.Path(name)
-
-
-def write_atomically(path, write):
-    """Calls ``write(temporary_path)``, then renames the result to ``path``."""
-    path = pathlib.Path(path)
-    temporary = atomic_path(path)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-    return path
 
 
 def save_model(model, path):

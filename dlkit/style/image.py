@@ -45,6 +45,11 @@ def load_image(path, size=None):
                 background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 image = Image.alpha_composite(background, rgba)
             array = np.asarray(image.convert("RGB"), dtype="float32")
+    except Image.DecompressionBombError as error:
+        raise ImageError(
+            f"{path} is too large to read safely ({error}); resize it to a few thousand pixels a side first. "
+            f"Received: path={str(path)!r}"
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
         raise ImageError(
             f"Cannot read {path} as an image ({error.__class__.__name__}: {error}). Received: path={str(path)!r}"

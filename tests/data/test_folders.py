@@ -89,3 +89,24 @@ def test_folder_errors(tmp_path):
     root = make_folder(tmp_path / "pets")
     with pytest.raises(ConfigError, match="image_size"):
         data.load(str(root))
+
+
+def test_formats_tensorflow_cannot_decode_go_through_pillow(tmp_path):
+    # A TIFF saved as .jpg (a phone export, a renamed scan) and a WebP: TensorFlow's decoders reject both, which
+    # used to kill the first epoch with an unnamed error even though the image check had passed.
+    root = tmp_path / "mixed"
+    rng = np.random.default_rng(1)
+    expected = {}
+    for name, form, suffix in (("cats", "TIFF", ".jpg"), ("dogs", "WEBP", ".webp")):
+        (root / name).mkdir(parents=True)
+        for index in range(7):
+            pixels = rng.integers(0, 255, (9, 11, 3), dtype=np.uint8)
+            path = root / name / f"{index}{suffix}"
+            Image.fromarray(pixels).save(path, form, **({"lossless": True} if form == "WEBP" else {}))
+            expected[str(path)] = pixels
+    dataset, info = data.load(str(root), "all", image_size=(9, 11), batch_size=None, shuffle=False,
+                              normalize=False)
+    images = np.stack([image for image, _ in dataset.as_numpy_iterator()])
+    assert info.num_classes == 2 and len(images) == 14
+    reference = np.stack([expected[path] for path in sorted(expected)]).astype(np.float32)
+    np.testing.assert_array_equal(images, reference)  # files in class-then-name order, pixels exactly Pillow's

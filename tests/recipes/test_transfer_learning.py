@@ -126,7 +126,7 @@ def test_imagenet_weights_offline_exit_2_with_one_line(monkeypatch, tmp_path, ca
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["--shots", "0"], "--shots must be >= 1"),
+        (["--shots", "0"], "argument --shots: must be >= 1"),
         (["--dataset", "x", "--backbone", "resnet5O", "--image-size", "32"], "Unknown backbone. Did you mean"),
         (["--mode", "custom"], "needs --dataset"),
         (["--mixed-precision"], "--mixed-precision applies to fine-tuning on your data"),

@@ -1,0 +1,138 @@
+"""Every user mistake named in issue 16, one row each: exit status 2, one ``error:`` line, and caught before training.
+
+Each row runs the recipe's ``main`` in this process through ``cli.run`` (what the script's entry point does), then
+checks stderr, the exit status and the run folder: a mistake in a flag or an input leaves no history (nothing
+trained); a run that diverged leaves no metrics.json (nothing pretends it finished).
+"""
+
+import importlib
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from dlkit import cli
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "recipes"))
+
+TRAINING_RECIPES = ["classify", "transfer_learning", "multitask", "yolo_detection", "face_verification",
+                    "style_transfer", "word2vec"]
+
+
+def run(recipe, argv, capsys):
+    module = importlib.import_module(recipe)
+    status = cli.run(module.main, argv)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    return status, lines
+
+
+def assert_one_line(status, lines, expected):
+    errors = [line for line in lines if line.startswith("error:")]
+    assert status == 2, lines
+    assert len(errors) == 1 and expected in errors[0], lines
+    assert "Traceback" not in "\n".join(lines)
+
+
+def assert_nothing_trained(out):
+    out = pathlib.Path(out)
+    assert not (out / "metrics.json").exists()
+    assert not list(out.rglob("history.csv")), "training started before the mistake was found"
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("user_images")
+    one_class = folder / "one_class" / "cats"
+    one_class.mkdir(parents=True)
+    for index in range(8):
+        Image.fromarray(np.full((12, 12, 3), 30 * index, np.uint8)).save(one_class / f"{index}.png")
+    huge = folder / "huge.png"
+    Image.new("1", (14000, 14000)).save(huge)  # 196 megapixels, a few kilobytes on disk
+    words = folder / "four_words.txt"
+    words.write_text("\n".join("the cat sat down " * 10 for _ in range(30)))
+    return {"one_class": str(folder / "one_class"), "huge": str(huge), "four_words": str(words)}
+
+
+@pytest.mark.parametrize("recipe", TRAINING_RECIPES)
+def test_out_that_is_a_file_or_cannot_be_written(recipe, tmp_path, capsys):
+    existing = tmp_path / "a_file"
+    existing.write_text("not a folder")
+    assert_one_line(*run(recipe, ["--quick", "--out", str(existing)], capsys), "--out must be a folder")
+    assert_one_line(*run(recipe, ["--quick", "--out", str(existing / "run")], capsys), "Cannot write into --out")
+    # Nothing can be created under /proc, whoever runs the tests (a read-only folder does not stop root).
+    assert_one_line(*run(recipe, ["--quick", "--out", "/proc/dlkit-test-run"], capsys), "Cannot write into --out")
+
+
+CASES = {
+    # A flag whose 0 used to mean "the default" (args.x or default), or out of range.
+    "classify --image-size 0": ("classify", ["--image-size", "0"], "argument --image-size: must be >= 1"),
+    "classify --image-size 100000": ("classify", ["--image-size", "100000"], "must be <= 4096 pixels"),
+    "multitask --train-images 0": ("multitask", ["--train-images", "0"], "argument --train-images: must be >= 1"),
+    "multitask --image-size 100000": ("multitask", ["--image-size", "100000"], "must be <= 4096 pixels"),
+    "yolo --test-images 0": ("yolo_detection", ["--test-images", "0"], "argument --test-images: must be >= 1"),
+    "yolo --iou-threshold 2": ("yolo_detection", ["--iou-threshold", "2"], "argument --iou-threshold: must be in"),
+    "yolo --image-size 100000": ("yolo_detection", ["--image-size", "100000"], "must be <= 4096 pixels"),
+    "yolo --dataset /nonexistent/voc": ("yolo_detection", ["--dataset", "/nonexistent/voc"],
+                                        "--dataset takes 'shapes' or a TFDS detection set"),
+    "transfer --shots 1000": ("transfer_learning", ["--quick", "--shots", "1000"], "--shots must be at most"),
+    "transfer --fine-tune-fraction 2": ("transfer_learning", ["--fine-tune-fraction", "2"],
+                                        "argument --fine-tune-fraction: must be in [0, 1]"),
+    "transfer --image-size 100000": ("transfer_learning", ["--dataset", "x", "--image-size", "100000"],
+                                     "must be <= 4096 pixels"),
+    "face --images-per-identity 200": ("face_verification", ["--images-per-identity", "200"],
+                                       "more than online mining can hold"),
+    "face --image-size 100000": ("face_verification", ["--image-size", "100000"], "must be <= 4096 pixels"),
+    "style --size 1": ("style_transfer", ["--size", "1"], "--size must be at least 32"),
+    "style --size 0": ("style_transfer", ["--size", "0"], "argument --size: must be >= 1"),
+    "style --steps 0": ("style_transfer", ["--steps", "0"], "argument --steps: must be >= 1"),
+    "style, the content as style": ("style_transfer", ["--style", "CHELSEA"], "The style image is the content image"),
+    "style, a 14000x14000 image": ("style_transfer", ["--style", "HUGE"], "too large to read safely"),
+    "word2vec, a four-word vocabulary": ("word2vec", ["--corpus", "FOUR_WORDS"], "Only 4 distinct word(s)"),
+    "classify, a one-class folder": ("classify", ["--dataset", "ONE_CLASS", "--image-size", "12"],
+                                     "at least two classes"),
+    "an unknown choice": ("multitask", ["--task", "segmentation"], "argument --task: invalid choice"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_user_mistakes_exit_2_with_one_line_before_training(case, images, tmp_path, capsys):
+    recipe, argv, expected = CASES[case]
+    import skimage
+
+    chelsea = str(pathlib.Path(skimage.__file__).parent / "data" / "chelsea.png")
+    replace = {"ONE_CLASS": images["one_class"], "HUGE": images["huge"], "FOUR_WORDS": images["four_words"],
+               "CHELSEA": chelsea}
+    argv = [replace.get(value, value) for value in argv]
+    out = tmp_path / "run"
+    assert_one_line(*run(recipe, [*argv, "--out", str(out)], capsys), expected)
+    assert_nothing_trained(out)
+
+
+DIVERGED = {
+    # Adam at a million: huge finite losses, which used to end as a "successful" run at accuracy 0.38.
+    "classify --learning-rate 1e6": ("classify", ["--quick", "--epochs", "2", "--learning-rate", "1e6"],
+                                     "Training diverged: the loss rose to"),
+    # Infinite style loss: final_loss used to be reported as None.
+    "style --style-weight 1e38": ("style_transfer", ["--quick", "--steps", "3", "--size", "48",
+                                                     "--style-weight", "1e38"], "Style transfer diverged"),
+}
+
+
+@pytest.mark.parametrize("case", list(DIVERGED))
+def test_a_diverged_run_exits_2_without_metrics(case, tmp_path, capsys):
+    recipe, argv, expected = DIVERGED[case]
+    out = tmp_path / "run"
+    assert_one_line(*run(recipe, [*argv, "--out", str(out)], capsys), expected)
+    assert not (out / "metrics.json").exists()
+
+
+@pytest.mark.slow
+def test_a_collapsed_face_embedding_exits_2_and_keeps_its_backup(tmp_path, capsys):
+    # Learning rate 1e6 maps every face to one point; the t-SNE picture used to segfault on it (exit 139).
+    out = tmp_path / "run"
+    argv = ["--quick", "--epochs", "2", "--steps-per-epoch", "3", "--learning-rate", "1e6", "--out", str(out)]
+    assert_one_line(*run("face_verification", argv, capsys), "The embedding collapsed")
+    assert not (out / "metrics.json").exists()
+    assert (out / "training" / "backup" / "state.json").exists()  # rerun with a lower rate needs a new --out
