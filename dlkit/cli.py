@@ -220,7 +220,10 @@ def check_resume(out, config):
 
 
 def write_json(path, data, sort_keys=True):
-    """Writes ``data`` as indented JSON, atomically; NumPy values and NaN made JSON-safe; ``sort_keys=False`` keeps order."""
+    """Writes ``data`` as indented JSON, atomically (NumPy values and NaN made JSON-safe).
+
+    ``sort_keys=False`` keeps the dict's order.
+    """
     files.write_text(path, json.dumps(_jsonable(data), indent=2, sort_keys=sort_keys) + "\n")
 
 

@@ -407,7 +407,6 @@ def fit(
     )
 
 
-
 class DivergenceGuard(keras.callbacks.Callback):
     """Stops training when the loss explodes while staying finite.
 

@@ -47,7 +47,8 @@ def main(argv=None):
     parser.add_argument("--min-count", type=cli.positive_int, default=5, help="drop rarer words (default: 5)")
     parser.add_argument("--sample", type=cli.fraction, default=1e-3,
                         help="subsampling threshold, 0 for none (default: 1e-3)")
-    parser.add_argument("--alpha", type=cli.positive_float, default=0.025, help="initial learning rate (default: 0.025)")
+    parser.add_argument("--alpha", type=cli.positive_float, default=0.025,
+                        help="initial learning rate (default: 0.025)")
     parser.add_argument("--probes", default=DEFAULT_PROBES, help="comma-separated words to show neighbours of")
     args = parser.parse_args(argv)
     if args.strategy not in ("auto", "default") or args.mixed_precision:

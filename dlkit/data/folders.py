@@ -142,8 +142,9 @@ def load_folder(
     selected = split_files(labels, split, split_seed)
     if len(selected) == 0:
         raise DatasetError(
-            f"The {split} split of {root} is empty: a folder is split {', '.join(f'{f:.0%}' for f in FOLDER_FRACTIONS)} "
-            f"(train/dev/test) within each class, so each class needs at least 7 images. "
+            f"The {split} split of {root} is empty: a folder is split "
+            f"{', '.join(f'{share:.0%}' for share in FOLDER_FRACTIONS)} (train/dev/test) within each class, so "
+            f"each class needs at least 7 images. "
             f"Received: {len(paths)} image(s) in {len(class_names)} classes"
         )
     paths = [paths[index] for index in selected]

@@ -109,7 +109,8 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
     if len(vocabulary) < MIN_VOCABULARY:
         raise DatasetError(
             f"Only {len(vocabulary)} distinct word(s) occur at least min_count={min_count} times; word2vec needs "
-            f"{MIN_VOCABULARY} or more. Give more text or lower --min-count. Received: vocabulary {vocabulary.words[:10]}"
+            f"{MIN_VOCABULARY} or more. Give more text or lower --min-count. "
+            f"Received: vocabulary {vocabulary.words[:10]}"
         )
     ids, sentence_ids = vocabulary.encode(sentences)
     sampler = NegativeSampler(vocabulary.counts, ns_exponent)
