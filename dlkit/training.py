@@ -176,21 +176,40 @@ def learning_rate_schedule(name, learning_rate, total_steps, decay_rate=0.1, war
     return keras.optimizers.schedules.CosineDecay(learning_rate, total_steps)
 
 
-def make_optimizer(name, learning_rate, momentum=0.9, weight_decay=None):
+def make_optimizer(name, learning_rate, momentum=0.9, weight_decay=None, clipnorm=None, clipvalue=None):
     """Returns a Keras optimizer by name (``sgd`` with momentum, ``rmsprop``, ``adam``, ``adamw``).
 
-    An ``keras.optimizers.Optimizer`` instance is returned unchanged.
+    Args:
+        name: the optimizer's name; a ``keras.optimizers.Optimizer`` instance
+            is returned unchanged.
+        learning_rate: a float or a learning-rate schedule.
+        momentum: SGD momentum.
+        weight_decay: decoupled weight decay, or ``None``.
+        clipnorm: rescale each variable's gradient to at most this L2 norm,
+            the remedy for exploding gradients in recurrent networks (Pascanu
+            et al., "On the difficulty of training recurrent neural
+            networks", ICML 2013). ``None``: no clipping.
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
+
+    Raises:
+        ConfigError: an unknown name, or a clip bound that is not > 0.
     """
     if isinstance(name, keras.optimizers.Optimizer):
         return name
+    clipping = {}
+    for key, value in (("clipnorm", clipnorm), ("clipvalue", clipvalue)):
+        if value is not None:
+            if not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"{key} must be a finite number > 0 or None. Received: {key}={value}")
+            clipping[key] = float(value)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay)
+        return keras.optimizers.SGD(learning_rate, momentum=momentum, weight_decay=weight_decay, **clipping)
     if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate, weight_decay=weight_decay)
+        return keras.optimizers.RMSprop(learning_rate, weight_decay=weight_decay, **clipping)
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay)
+        return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay, **clipping)
     if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay or 1e-4)
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay or 1e-4, **clipping)
     raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}. Received: optimizer={name!r}")
 
 
@@ -209,6 +228,8 @@ def fit(
     warmup_steps=0,
     momentum=0.9,
     weight_decay=None,
+    clipnorm=None,
+    clipvalue=None,
     loss="sparse_categorical_crossentropy",
     loss_weights=None,
     metrics=("accuracy",),
@@ -248,6 +269,9 @@ def fit(
         warmup_steps: linear warm-up steps of the cosine schedule.
         momentum: SGD momentum.
         weight_decay: decoupled weight decay, or ``None``.
+        clipnorm: clip each gradient to this L2 norm (exploding gradients in
+            recurrent networks); see :func:`make_optimizer`.
+        clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
         loss: a loss (or dict of losses keyed by output name) for ``compile``.
         loss_weights: optional dict of loss weights keyed by output name.
         metrics: metrics for ``compile`` (a list, or a dict keyed by output name).
@@ -302,7 +326,8 @@ def fit(
         raise ConfigError("tensorboard=True needs an out folder for its logs.")
     settings = _settings(
         optimizer=optimizer, learning_rate=learning_rate, schedule=schedule, decay_rate=decay_rate,
-        warmup_steps=warmup_steps, momentum=momentum, weight_decay=weight_decay, epochs=epochs,
+        warmup_steps=warmup_steps, momentum=momentum, weight_decay=weight_decay, clipnorm=clipnorm,
+        clipvalue=clipvalue, epochs=epochs,
         initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch, mixed_precision=bool(mixed_precision),
     )
     backup_dir = out_path / files.BACKUP if out_path is not None and backup else None
@@ -321,7 +346,7 @@ def fit(
                 schedule, learning_rate, (epochs - initial_epoch) * (steps or 1), decay_rate, warmup_steps
             )
             model.compile(
-                optimizer=make_optimizer(optimizer, rate, momentum, weight_decay),
+                optimizer=make_optimizer(optimizer, rate, momentum, weight_decay, clipnorm, clipvalue),
                 loss=loss,
                 loss_weights=loss_weights,
                 metrics=_metrics(metrics),

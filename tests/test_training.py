@@ -273,3 +273,28 @@ def test_a_kill_during_a_save_leaves_the_old_file_and_a_leftover_that_is_cleaned
 
     assert files.remove_leftovers(tmp_path) == 1
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model.txt"]
+
+
+@pytest.mark.parametrize("clip", [{"clipnorm": 1e-3}, {"clipvalue": 1e-4}])
+def test_gradient_clipping_bounds_every_update(clip):
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 50, (8, 4)).astype("float32")  # large inputs: large gradients
+    y = np.arange(8, dtype="int32") % 2
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)  # one step
+    model = tiny_model()
+    before = [weights.copy() for weights in model.get_weights()]
+    training.fit(model, data, epochs=1, optimizer="sgd", learning_rate=1.0, momentum=0.0, **clip, verbose=0)
+    for old, new in zip(before, model.get_weights()):
+        step = new - old
+        rounding = 2 * np.finfo(np.float32).eps * max(np.abs(old).max(), 1.0)  # of new - old in float32
+        if "clipnorm" in clip:
+            assert np.linalg.norm(step) <= clip["clipnorm"] + np.sqrt(step.size) * rounding
+        else:
+            assert np.abs(step).max() <= clip["clipvalue"] + rounding
+    # Unclipped, the same step is large: the bound above is the clipping's doing.
+    model = tiny_model()
+    before = [weights.copy() for weights in model.get_weights()]
+    training.fit(model, data, epochs=1, optimizer="sgd", learning_rate=1.0, momentum=0.0, verbose=0)
+    assert max(np.abs(new - old).max() for old, new in zip(before, model.get_weights())) > 1.0
+    with pytest.raises(ConfigError, match="clipnorm"):
+        training.make_optimizer("adam", 0.1, clipnorm=0)

@@ -136,3 +136,17 @@ def test_a_collapsed_face_embedding_exits_2_and_keeps_its_backup(tmp_path, capsy
     assert_one_line(*run("face_verification", argv, capsys), "The embedding collapsed")
     assert not (out / "metrics.json").exists()
     assert (out / "training" / "backup" / "state.json").exists()  # rerun with a lower rate needs a new --out
+
+
+def test_resuming_with_other_flags_is_refused_before_anything_runs(tmp_path, capsys):
+    import classify
+
+    # What a killed classify run leaves: its flags (config.json) and a phase backup.
+    out = tmp_path / "run"
+    cli.start_run(classify.parse_args(["--quick", "--out", str(out)]), "classify")
+    (out / "backup").mkdir()
+    (out / "backup" / "state.json").write_text('{"epoch": 3, "weights": "epoch_0003.weights.h5", "settings": {}}')
+    status, lines = run("classify", ["--quick", "--learning-rate", "0.01", "--out", str(out)], capsys)
+    assert_one_line(status, lines, "holds an interrupted run started with --learning-rate 0.002")
+    assert lines[-1].endswith("Received: --learning-rate 0.01")
+    assert_nothing_trained(out)
