@@ -25,6 +25,7 @@ MODULES = (
     "dlkit.embeddings.model",
     "dlkit.models.parts",
     "dlkit.multitask",
+    "dlkit.sequence.cells",
     "dlkit.transfer.backbones",
     "dlkit.transfer.optimizers",
     "dlkit.transfer.preprocessing",

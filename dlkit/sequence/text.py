@@ -1,0 +1,274 @@
+"""Characters as ids, language-model batches, and bits per character (with compressors as the yardstick).
+
+::
+
+    vocabulary = CharVocabulary.from_text(train_text)
+    ids = vocabulary.encode(train_text)
+    dataset = language_model_batches(ids, sequence_length=100, batch_size=64)
+    ...
+    bits_per_character(model, vocabulary.encode(held_out_text))   # e.g. 2.1
+    compressor_bits_per_character(held_out_text)                   # {"bzip2": 2.3, "xz": 2.4, "gzip": 2.8}
+
+A character model that does not beat bzip2 on the same text has learned
+little (see the measured figures in ANCHORS.md).
+"""
+
+import bz2
+import json
+import lzma
+import math
+import pathlib
+import zlib
+
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+from dlkit import files
+from dlkit.errors import ConfigError
+
+PADDING_ID = 0
+UNKNOWN_ID = 1
+_FORMAT = "dlkit.CharVocabulary"
+
+
+class CharVocabulary:
+    """Characters <-> ids: ``0`` is padding, ``1`` an unknown character, the characters from ``2`` on.
+
+    Args:
+        chars: the known characters, each once, in id order (id ``2 + index``).
+        unknown: what :meth:`decode` writes for the unknown id.
+
+    Raises:
+        ConfigError: a character repeats, or an entry is not a single character.
+    """
+
+    def __init__(self, chars, unknown="\ufffd"):
+        chars = list(chars)
+        if any(not isinstance(char, str) or len(char) != 1 for char in chars):
+            raise ConfigError(f"chars must be single characters. Received: chars={chars[:20]!r}")
+        if len(set(chars)) != len(chars):
+            repeated = sorted({char for char in chars if chars.count(char) > 1})
+            raise ConfigError(f"chars must not repeat. Received: repeated {repeated!r}")
+        self.chars = "".join(chars)
+        self.unknown = unknown
+        self._ids = {char: index + 2 for index, char in enumerate(chars)}
+
+    @classmethod
+    def from_text(cls, text, unknown="\ufffd"):
+        """The vocabulary of every distinct character of ``text`` (sorted by code point).
+
+        Raises:
+            ConfigError: ``text`` is empty.
+        """
+        if not isinstance(text, str) or not text:
+            raise ConfigError(f"text must be a non-empty string. Received: text={text!r:.40}")
+        return cls(sorted(set(text)), unknown=unknown)
+
+    @property
+    def size(self):
+        """The number of ids, padding and unknown included: a model's ``vocabulary_size``."""
+        return len(self.chars) + 2
+
+    def __len__(self):
+        return self.size
+
+    def encode(self, text):
+        """``text`` as int32 ids ``(len(text),)``; unknown characters get id 1."""
+        return np.fromiter((self._ids.get(char, UNKNOWN_ID) for char in text), dtype=np.int32, count=len(text))
+
+    def decode(self, ids):
+        """The text of ``ids`` (padding dropped, the unknown id written as ``unknown``).
+
+        Raises:
+            ConfigError: an id is outside ``[0, size)``.
+        """
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
+            raise ConfigError(f"ids must be in [0, {self.size}). Received: ids from {ids.min()} to {ids.max()}")
+        table = ["", self.unknown] + list(self.chars)
+        return "".join(table[i] for i in ids)
+
+    def to_json(self):
+        """A JSON string that :meth:`from_json` reads back."""
+        return json.dumps({"format": _FORMAT, "chars": self.chars, "unknown": self.unknown}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text):
+        """The vocabulary that :meth:`to_json` wrote.
+
+        Raises:
+            ConfigError: ``text`` is not such JSON.
+        """
+        try:
+            data = json.loads(text)
+            if data.get("format") != _FORMAT:
+                raise ValueError("wrong format")
+            return cls(data["chars"], unknown=data.get("unknown", "\ufffd"))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ConfigError(f"not a dlkit character vocabulary ({error}). Received: {str(text)[:80]!r}") from None
+
+    def save(self, path):
+        """Writes :meth:`to_json` to ``path`` atomically (e.g. ``vocabulary.json`` in a run folder)."""
+        return files.write_text(path, self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path):
+        """Reads a vocabulary that :meth:`save` wrote.
+
+        Raises:
+            ConfigError: the file is missing, unreadable or not a vocabulary.
+        """
+        try:
+            text = pathlib.Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read the vocabulary file ({error}). Received: path={str(path)!r}") from None
+        return cls.from_json(text)
+
+    def __eq__(self, other):
+        return isinstance(other, CharVocabulary) and (self.chars, self.unknown) == (other.chars, other.unknown)
+
+    def __repr__(self):
+        return f"CharVocabulary(size={self.size})"
+
+
+def _check_ids(ids, minimum_length):
+    ids = np.asarray(ids)
+    if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer) or len(ids) < minimum_length:
+        raise ConfigError(f"ids must be a 1-D integer array of at least {minimum_length} ids. "
+                          f"Received: ids with shape {ids.shape} and dtype {ids.dtype}")
+    return ids.astype(np.int32)
+
+
+def _check_positive(name, value):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name} must be an integer >= 1. Received: {name}={value!r}")
+    return int(value)
+
+
+def language_model_batches(ids, sequence_length, batch_size, shuffle=True, seed=0):
+    """Batches of ``(inputs, targets)`` windows of running text, ``targets`` the ``inputs`` shifted by one.
+
+    Window ``w`` covers ids ``[w * L, w * L + L]`` (``L = sequence_length``):
+    ``inputs = ids[w*L : w*L + L]``, ``targets = ids[w*L + 1 : w*L + L + 1]``,
+    so every id after the first is a target exactly once per epoch (the
+    windows overlap by the one id that is the last target of a window and the
+    first input of the next). Ids left over after the last full window are
+    dropped. The windows are cut inside the pipeline from one tensor of ids, so
+    the corpus is not copied ``L`` times.
+
+    Args:
+        ids: 1-D int ids of the corpus (e.g. ``CharVocabulary.encode(text)``).
+        sequence_length: ``L``, the window length (>= 1).
+        batch_size: windows per batch (>= 1); the last batch may be smaller.
+        shuffle: shuffle the windows (again at every epoch).
+        seed: the shuffle's seed.
+
+    Returns:
+        A ``tf.data.Dataset`` of int32 ``((batch, L), (batch, L))``.
+
+    Raises:
+        ConfigError: sizes below 1, or fewer than ``L + 1`` ids.
+    """
+    sequence_length = _check_positive("sequence_length", sequence_length)
+    batch_size = _check_positive("batch_size", batch_size)
+    ids = _check_ids(ids, sequence_length + 1)
+    windows = (len(ids) - 1) // sequence_length
+    corpus = tf.constant(ids)
+
+    def window(index):
+        start = tf.cast(index, tf.int32) * sequence_length
+        chunk = corpus[start:start + sequence_length + 1]
+        return chunk[:-1], chunk[1:]
+
+    dataset = tf.data.Dataset.range(windows)
+    if shuffle:
+        dataset = dataset.shuffle(windows, seed=seed, reshuffle_each_iteration=True)
+    return dataset.map(window, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def bits_per_character(model, ids, sequence_length=256, batch_size=32):
+    """A language model's mean cross-entropy on held-out ``ids``, in bits per id (per character).
+
+    Every id after the first is predicted exactly once, from all the ids before
+    it in its stream, by carrying the recurrent states across windows (no cold
+    restart at each window): the ``len(ids) - 1`` (input, target) pairs are cut
+    into ``batch_size`` contiguous streams, run side by side in chunks of
+    ``sequence_length`` steps, each chunk starting from the states the previous
+    chunk ended with. With ``batch_size=1`` the figure equals the cross-entropy
+    of one pass of ``model`` over the whole text; with ``B`` streams only the
+    first few predictions of each stream lack context (for ``B`` much smaller
+    than the text this changes the figure little). Padding added to make the
+    streams equal is not counted.
+
+    Args:
+        model: a recurrent language model that :class:`dlkit.sequence.Stepper`
+            can carry (the builders of :mod:`dlkit.sequence.models`).
+        ids: 1-D int ids of held-out text (at least 2).
+        sequence_length: steps per chunk (memory, not the result).
+        batch_size: number of parallel streams.
+
+    Returns:
+        A float: ``mean(-log2 p(target))``.
+
+    Raises:
+        ConfigError: bad sizes, too few ids, or a model the stepper cannot carry.
+    """
+    from dlkit.sequence.sampling import Stepper
+
+    sequence_length = _check_positive("sequence_length", sequence_length)
+    batch_size = _check_positive("batch_size", batch_size)
+    ids = _check_ids(ids, 2)
+    stepper = Stepper(model)
+    vocabulary_size = min(stepper.vocabulary_size, stepper.input_vocabulary_size)
+    if ids.min() < 0 or ids.max() >= vocabulary_size:
+        raise ConfigError(f"ids must be in [0, {vocabulary_size}). Received: ids from {ids.min()} to {ids.max()}")
+    pairs = len(ids) - 1
+    streams = min(batch_size, pairs)
+    stream_length = math.ceil(pairs / streams)
+    total = streams * stream_length
+    inputs = np.zeros(total, np.int32)
+    targets = np.zeros(total, np.int32)
+    weights = np.zeros(total, np.float32)
+    inputs[:pairs], targets[:pairs], weights[:pairs] = ids[:-1], ids[1:], 1.0
+    inputs, targets, weights = (array.reshape(streams, stream_length) for array in (inputs, targets, weights))
+
+    @tf.function(reduce_retracing=True)
+    def chunk_nats(chunk_inputs, chunk_targets, chunk_weights, states):
+        logits, states = stepper.run(chunk_inputs, states)
+        log_probabilities = ops.log_softmax(logits, axis=-1)
+        picked = ops.take_along_axis(log_probabilities, ops.expand_dims(chunk_targets, -1), axis=-1)[..., 0]
+        return -ops.sum(picked * chunk_weights), states
+
+    nats, states = 0.0, None
+    for start in range(0, stream_length, sequence_length):
+        window = slice(start, start + sequence_length)
+        arguments = (tf.constant(inputs[:, window]), tf.constant(targets[:, window]), tf.constant(weights[:, window]))
+        chunk, states = chunk_nats(*arguments, states)
+        nats += float(chunk)
+    return nats / pairs / math.log(2.0)
+
+
+def compressor_bits_per_character(text):
+    """Bits per character of ``text`` compressed by bzip2, xz and gzip at their strongest settings.
+
+    ``8 * compressed bytes / characters`` with Python's ``bz2`` (level 9),
+    ``lzma`` (xz container, preset ``9 | PRESET_EXTREME``) and ``zlib`` (deflate,
+    level 9: gzip's algorithm, without its 18-byte header and trailer). The text
+    is UTF-8 encoded; characters are counted as Python counts them.
+
+    Args:
+        text: a non-empty string.
+
+    Returns:
+        ``{"bzip2": float, "xz": float, "gzip": float}``.
+    """
+    if not isinstance(text, str) or not text:
+        raise ConfigError(f"text must be a non-empty string. Received: text={text!r:.40}")
+    data = text.encode("utf-8")
+    sizes = {
+        "bzip2": len(bz2.compress(data, compresslevel=9)),
+        "xz": len(lzma.compress(data, format=lzma.FORMAT_XZ, preset=9 | lzma.PRESET_EXTREME)),
+        "gzip": len(zlib.compress(data, 9)),
+    }
+    return {name: 8.0 * size / len(text) for name, size in sizes.items()}
