@@ -28,14 +28,16 @@ from dlkit.sequence.sampling import (
 )
 from dlkit.sequence.text import (
     CharVocabulary,
+    WordVocabulary,
     bits_per_character,
     compressor_bits_per_character,
     language_model_batches,
+    tokenize,
 )
 
 __all__ = [
-    "BUILDERS", "CELLS", "CharVocabulary", "GRUCell", "LSTMCell", "SimpleRNNCell", "Stepper", "bits_per_character",
-    "build", "char_language_model", "choose", "compressor_bits_per_character", "language_model",
-    "language_model_batches", "next_token_probabilities", "sample", "sequence_classifier", "sequence_tagger",
-    "transplant", "window_sample", "word_language_model",
+    "BUILDERS", "CELLS", "CharVocabulary", "GRUCell", "LSTMCell", "SimpleRNNCell", "Stepper", "WordVocabulary",
+    "bits_per_character", "build", "char_language_model", "choose", "compressor_bits_per_character",
+    "language_model", "language_model_batches", "next_token_probabilities", "sample", "sequence_classifier",
+    "sequence_tagger", "tokenize", "transplant", "window_sample", "word_language_model",
 ]

@@ -1,4 +1,4 @@
-"""Characters as ids, language-model batches, and bits per character (with compressors as the yardstick).
+"""Characters and words as ids, language-model batches, and bits per character (with compressors as the yardstick).
 
 ::
 
@@ -11,13 +11,21 @@
 
 A character model that does not beat bzip2 on the same text has learned
 little (see the measured figures in ANCHORS.md).
+
+Words, for taggers and word-level classifiers::
+
+    tokens = tokenize("Mr Smith said it's 4:00pm.")   # ['Mr', 'Smith', 'said', "it's", '4', ':', '00pm', '.']
+    vocabulary = WordVocabulary.from_tokens(train_tokens, min_count=2)
+    vocabulary.encode(tokens)                          # int32 ids, 1 for a word the vocabulary lacks
 """
 
 import bz2
+import collections
 import json
 import lzma
 import math
 import pathlib
+import re
 import zlib
 
 import numpy as np
@@ -30,6 +38,10 @@ from dlkit.errors import ConfigError
 PADDING_ID = 0
 UNKNOWN_ID = 1
 _FORMAT = "dlkit.CharVocabulary"
+_WORD_FORMAT = "dlkit.WordVocabulary"
+#: A token: a run of letters/digits (with inner hyphens or apostrophes: ``south-west``, ``it's``) or one other
+#: non-space character (punctuation).
+_TOKEN = re.compile(r"\w+(?:[-'\u2019]\w+)*|[^\w\s]")
 
 
 class CharVocabulary:
@@ -132,6 +144,166 @@ class CharVocabulary:
         return f"CharVocabulary(size={self.size})"
 
 
+def tokenize(text):
+    """Splits ``text`` into word and punctuation tokens (no lowercasing).
+
+    A token is a run of letters and digits, with inner hyphens and apostrophes
+    kept (``south-west``, ``O'Brien``, ``it's``), or a single other non-space
+    character (``,`` ``.`` ``"``). Joining the tokens with spaces loses only
+    the original spacing.
+
+    Args:
+        text: a string.
+
+    Returns:
+        A list of token strings.
+
+    Raises:
+        ConfigError: ``text`` is not a string.
+    """
+    if not isinstance(text, str):
+        raise ConfigError(f"text must be a string. Received: text of type {type(text).__name__}")
+    return _TOKEN.findall(text)
+
+
+class WordVocabulary:
+    """Words <-> ids: ``0`` is padding, ``1`` an unknown word, the words from ``2`` on.
+
+    Like :class:`CharVocabulary`, for tokens (see :func:`tokenize`).
+
+    Args:
+        words: the known words, each once, in id order (id ``2 + index``).
+        unknown: what :meth:`decode` writes for the unknown id.
+
+    Raises:
+        ConfigError: a word repeats, or an entry is not a non-empty string.
+    """
+
+    def __init__(self, words, unknown="<unk>"):
+        words = list(words)
+        if any(not isinstance(word, str) or not word for word in words):
+            bad = [word for word in words if not isinstance(word, str) or not word][:5]
+            raise ConfigError(f"words must be non-empty strings. Received: {bad!r}")
+        if len(set(words)) != len(words):
+            repeated = sorted(word for word, count in collections.Counter(words).items() if count > 1)
+            raise ConfigError(f"words must not repeat. Received: repeated {repeated[:20]!r}")
+        self.words = words
+        self.unknown = unknown
+        self._ids = {word: index + 2 for index, word in enumerate(words)}
+
+    @classmethod
+    def from_counts(cls, counts, min_count=1, max_size=None, unknown="<unk>"):
+        """The words counted at least ``min_count`` times, the most frequent first (ties alphabetical).
+
+        Args:
+            counts: ``{word: count}`` (e.g. a ``collections.Counter``).
+            min_count: the fewest occurrences a word needs (>= 1).
+            max_size: keep at most this many words (``size`` is 2 more), or ``None``.
+            unknown: see the class.
+
+        Raises:
+            ConfigError: ``min_count`` or ``max_size`` below 1, or no word left.
+        """
+        min_count = _check_positive("min_count", min_count)
+        if max_size is not None:
+            max_size = _check_positive("max_size", max_size)
+        words = sorted((word for word, count in counts.items() if count >= min_count),
+                       key=lambda word: (-counts[word], word))
+        if not words:
+            raise ConfigError(f"no word occurs min_count={min_count} times or more. Received: {len(counts)} "
+                              f"distinct words, the most frequent {max(counts.values(), default=0)} times")
+        return cls(words[:max_size], unknown=unknown)
+
+    @classmethod
+    def from_tokens(cls, tokens, min_count=1, max_size=None, unknown="<unk>"):
+        """:meth:`from_counts` of the tokens of ``tokens``: a flat list of tokens, or a list of token lists."""
+        counts = collections.Counter()
+        for item in tokens:
+            if isinstance(item, str):
+                counts[item] += 1
+            else:
+                counts.update(item)
+        return cls.from_counts(counts, min_count=min_count, max_size=max_size, unknown=unknown)
+
+    @property
+    def size(self):
+        """The number of ids, padding and unknown included: a model's ``vocabulary_size``."""
+        return len(self.words) + 2
+
+    def __len__(self):
+        return self.size
+
+    def __contains__(self, word):
+        return word in self._ids
+
+    def encode(self, tokens):
+        """``tokens`` (a list of strings) as int32 ids ``(len(tokens),)``; unknown words get id 1.
+
+        Raises:
+            ConfigError: ``tokens`` is a single string (tokenize it first).
+        """
+        if isinstance(tokens, str):
+            raise ConfigError(f"encode takes a list of tokens; split text with tokenize(text) first. "
+                              f"Received: the string {tokens[:40]!r}")
+        tokens = list(tokens)
+        return np.fromiter((self._ids.get(token, UNKNOWN_ID) for token in tokens), dtype=np.int32,
+                           count=len(tokens))
+
+    def decode(self, ids):
+        """The tokens of ``ids`` as a list (padding dropped, the unknown id written as ``unknown``).
+
+        Raises:
+            ConfigError: an id is outside ``[0, size)``.
+        """
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
+            raise ConfigError(f"ids must be in [0, {self.size}). Received: ids from {ids.min()} to {ids.max()}")
+        return [self.unknown if i == UNKNOWN_ID else self.words[i - 2] for i in ids if i != PADDING_ID]
+
+    def to_json(self):
+        """A JSON string that :meth:`from_json` reads back."""
+        return json.dumps({"format": _WORD_FORMAT, "words": self.words, "unknown": self.unknown},
+                          ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text):
+        """The vocabulary that :meth:`to_json` wrote.
+
+        Raises:
+            ConfigError: ``text`` is not such JSON.
+        """
+        try:
+            data = json.loads(text)
+            if data.get("format") != _WORD_FORMAT:
+                raise ValueError("wrong format")
+            return cls(data["words"], unknown=data.get("unknown", "<unk>"))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ConfigError(f"not a dlkit word vocabulary ({error}). Received: {str(text)[:80]!r}") from None
+
+    def save(self, path):
+        """Writes :meth:`to_json` to ``path`` atomically (e.g. ``vocabulary.json`` in a run folder)."""
+        return files.write_text(path, self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path):
+        """Reads a vocabulary that :meth:`save` wrote.
+
+        Raises:
+            ConfigError: the file is missing, unreadable or not a word vocabulary.
+        """
+        try:
+            text = pathlib.Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read the vocabulary file ({error}). Received: path={str(path)!r}") from None
+        return cls.from_json(text)
+
+    def __eq__(self, other):
+        return isinstance(other, WordVocabulary) and (self.words, self.unknown) == (other.words, other.unknown)
+
+    def __repr__(self):
+        return f"WordVocabulary(size={self.size})"
+
+
 def _check_ids(ids, minimum_length):
     ids = np.asarray(ids)
     if ids.ndim != 1 or not np.issubdtype(ids.dtype, np.integer) or len(ids) < minimum_length:
@@ -232,6 +404,10 @@ def bits_per_character(model, ids, sequence_length=256, batch_size=32):
     weights = np.zeros(total, np.float32)
     inputs[:pairs], targets[:pairs], weights[:pairs] = ids[:-1], ids[1:], 1.0
     inputs, targets, weights = (array.reshape(streams, stream_length) for array in (inputs, targets, weights))
+    # Whole chunks only, so the compiled step is traced for one shape: each stream gets uncounted padding at its end.
+    extra = -stream_length % sequence_length
+    inputs, targets, weights = (np.pad(array, ((0, 0), (0, extra))) for array in (inputs, targets, weights))
+    stream_length += extra
 
     @tf.function(reduce_retracing=True)
     def chunk_nats(chunk_inputs, chunk_targets, chunk_weights, states):
