@@ -342,6 +342,13 @@ def fit(
         model = _materialize(model, distributed, mixed_precision)
         if compile:
             steps = steps_per_epoch or _cardinality(train)
+            if steps is None and schedule != "constant":
+                # Counting 1 step per epoch would decay the rate to its floor within the first epoch.
+                raise ConfigError(
+                    f"The {schedule} schedule needs the number of steps per epoch, and the dataset's length is "
+                    f"unknown (from_generator, filter, repeat...): pass steps_per_epoch= or "
+                    f"train.apply(tf.data.experimental.assert_cardinality(batches)). Received: schedule={schedule!r}"
+                )
             rate = learning_rate_schedule(
                 schedule, learning_rate, (epochs - initial_epoch) * (steps or 1), decay_rate, warmup_steps
             )

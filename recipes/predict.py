@@ -15,6 +15,10 @@ multitask              each label's probability (multi-label), or the object's c
 style_transfer         each content image painted with the run's style and settings
 word2vec               nearest neighbours of words; analogies ``man:king::woman`` or
                        ``king-man+woman``
+char_language_model    text sampled after each prompt (new names in a names run);
+                       ``--length``, ``--temperature``, ``--seed``
+sequence_              the language of each name (``--task classify``), or a tag for
+classification         every word of each sentence (``--task tag``)
 =====================  =================================================================
 
 Commands::
@@ -23,6 +27,8 @@ Commands::
     python recipes/predict.py runs/yolo_detection-... street.jpg --out found/ --score-threshold 0.5
     python recipes/predict.py runs/face_verification-... --verify me.png you.png
     python recipes/predict.py runs/word2vec-... king man:king::woman
+    python recipes/predict.py runs/char_language_model-... "the king " --length 200 --temperature 0.5
+    python recipes/predict.py runs/sequence_classification-... Nakamura "O'Brien" Schmidt
     python recipes/predict.py runs/classify-... --export exported/ --format tf_saved_model   # or litert, onnx
 
 Writes into ``--out`` (default ``runs/predict-<timestamp>``) ``predictions.json``
@@ -47,7 +53,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="predict.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", metavar="RUN_DIR", help="a run folder a recipe wrote (it holds run.json)")
-    parser.add_argument("inputs", nargs="*", metavar="INPUT", help="image files or folders (words for word2vec)")
+    parser.add_argument("inputs", nargs="*", metavar="INPUT",
+                        help="image files or folders (words for word2vec, texts for the sequence recipes)")
     parser.add_argument("--out", default=None, help="output folder (default: runs/predict-<timestamp>)")
     parser.add_argument("--top-k", type=int, default=3, help="classification: labels shown per image (default 3)")
     parser.add_argument("--score-threshold", type=float, default=None,
@@ -56,6 +63,11 @@ def parse_args(argv=None):
                         help="face verification: are the faces in images A and B the same person?")
     parser.add_argument("--topn", type=int, default=10, help="word2vec: neighbours per query (default 10)")
     parser.add_argument("--steps", type=int, default=None, help="style transfer: optimizer steps (default: the run's)")
+    parser.add_argument("--length", type=int, default=None,
+                        help="language model: characters sampled per prompt (default: the run's)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="language model: sampling temperature, 0 = greedy (default: the run's)")
+    parser.add_argument("--seed", type=int, default=0, help="language model: seed of the sampling (default 0)")
     parser.add_argument("--export", metavar="DIR", default=None, help="export the run's model into DIR instead")
     parser.add_argument("--format", default="tf_saved_model", choices=("tf_saved_model", "litert", "onnx"),
                         help="export format (default tf_saved_model)")
@@ -65,7 +77,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     started = time.perf_counter()
-    for flag in ("top_k", "topn", "steps"):
+    if args.temperature is not None and not args.temperature >= 0:
+        raise ConfigError(f"--temperature must be >= 0. Received: {args.temperature}")
+    for flag in ("top_k", "topn", "steps", "length"):
         value = getattr(args, flag)
         if value is not None and value < 1:
             raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1. Received: {value}")
@@ -92,6 +106,8 @@ def main(argv=None):
         "detection": {"score_threshold": args.score_threshold},
         "word_vectors": {"topn": args.topn},
         "style_transfer": {"steps": args.steps},
+        "language_model": {"length": args.length, "temperature": args.temperature, "seed": args.seed},
+        "text_classification": {"top_k": args.top_k},
     }.get(card["task"], {})
     records = []
     if args.verify is not None:

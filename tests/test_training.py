@@ -298,3 +298,16 @@ def test_gradient_clipping_bounds_every_update(clip):
     assert max(np.abs(new - old).max() for old, new in zip(before, model.get_weights())) > 1.0
     with pytest.raises(ConfigError, match="clipnorm"):
         training.make_optimizer("adam", 0.1, clipnorm=0)
+
+
+def test_a_decaying_schedule_on_a_dataset_of_unknown_length_is_refused(tmp_path):
+    # from_generator has no known length: counting one step per epoch would end the decay after the first step.
+    images, labels = next(iter(tiny_data(n=16, batch=16)))
+    unknown = tf.data.Dataset.from_generator(lambda: iter([(images, labels)]), output_signature=(
+        tf.TensorSpec(images.shape, images.dtype), tf.TensorSpec(labels.shape, labels.dtype)))
+    with pytest.raises(ConfigError, match="steps_per_epoch"):
+        training.fit(tiny_model(), unknown, epochs=1, schedule="cosine", backup=False, verbose=0)
+    known = unknown.apply(tf.data.experimental.assert_cardinality(1))
+    result = training.fit(tiny_model(), known, epochs=1, schedule="cosine", backup=False, verbose=0)
+    assert result.epochs_run == 1
+    training.fit(tiny_model(), unknown, epochs=1, backup=False, verbose=0)  # a constant rate needs no count

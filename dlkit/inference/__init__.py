@@ -32,6 +32,12 @@ def predictor_class(task):
         from dlkit.inference.verification import VerificationPredictor as predictor
     elif task == "style_transfer":
         from dlkit.inference.style import StylePredictor as predictor
+    elif task == "language_model":
+        from dlkit.inference.text import LanguageModelPredictor as predictor
+    elif task == "text_classification":
+        from dlkit.inference.text import TextClassificationPredictor as predictor
+    elif task == "tagging":
+        from dlkit.inference.text import TaggingPredictor as predictor
     else:
         from dlkit.inference.words import WordPredictor as predictor
     return predictor

@@ -48,9 +48,14 @@ def export_run(predictor, directory, format="tf_saved_model"):
     if path.is_dir():
         shutil.rmtree(path)
     # A model loaded from a file has never been called, which the ONNX exporter requires.
-    model(np.zeros((1, 32, 32, 3), np.float32))
+    takes_ids = not predictor.takes_images
+    model(np.ones((1, 8), np.int32) if takes_ids else np.zeros((1, 32, 32, 3), np.float32))
     options = {}
-    if format == "litert":
+    if format == "litert" and takes_ids:
+        import keras
+
+        options["input_signature"] = [keras.InputSpec(shape=(None, None), dtype="int32")]
+    elif format == "litert":
         # LiteRT prepares both branches of a conditional for the shapes given, so the channel count must be
         # fixed: RGB, what a camera frame or a decoded photo is. Height and width stay free.
         import keras
@@ -58,12 +63,16 @@ def export_run(predictor, directory, format="tf_saved_model"):
         options["input_signature"] = [keras.InputSpec(shape=(None, None, None, 3), dtype="float32")]
     model.export(str(path), format=format, verbose=False, **options)
     shutil.copyfile(predictor.folder / "run.json", directory / "run.json")
+    if takes_ids and predictor.card.get("vocabulary"):  # the ids mean nothing without it
+        shutil.copyfile(predictor.file("vocabulary"), directory / pathlib.Path(predictor.card["vocabulary"]).name)
     description = {
         "format": format,
         "artifact": path.name,
         "task": predictor.task,
-        "input": "float32 pixels (batch, height, width, channels) in [0, 255], any height and width; channels: "
-                 + ("3 (RGB)" if format == "litert" else "1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)"),
+        "input": ("int32 token ids (batch, time) from the run's vocabulary file, 0 = padding on the right"
+                  if takes_ids else
+                  "float32 pixels (batch, height, width, channels) in [0, 255], any height and width; channels: "
+                  + ("3 (RGB)" if format == "litert" else "1 (grey), 2 (grey + alpha), 3 (RGB) or 4 (RGBA)")),
         "outputs": _outputs(model),
     }
     (directory / "serving.json").write_text(json.dumps(description, indent=2) + "\n")

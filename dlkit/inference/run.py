@@ -30,6 +30,9 @@ TASKS = {
     "localization": "the object's class, box and landmarks in the pixels of each image",
     "style_transfer": "each content image painted in the run's style",
     "word_vectors": "nearest neighbours of words, and analogies (a:b::c or king-man+woman)",
+    "language_model": "text sampled after each prompt (names in a names run)",
+    "text_classification": "top-k labels with probabilities for each text",
+    "tagging": "a tag for every token of each sentence",
 }
 
 
