@@ -139,7 +139,49 @@ def word2vec_headline(folder, models):
     return {"wordsim353_spearman": vectors.evaluate_word_pairs(datapath("wordsim353.tsv"))["spearman"]}
 
 
+def char_language_model_headline(folder, models):
+    import char_language_model as recipe
+
+    from dlkit.sequence import CharVocabulary, bits_per_character
+
+    args = config_of(folder)
+    settings = (recipe.NAMES_DEFAULTS if args.corpus == "names" else recipe.DEFAULTS)[args.quick]
+    text, names = recipe.read_text(args.corpus, args.seed)
+    test_text = recipe.split_text(text, names)[2][:args.test_chars or settings["test_chars"]]
+    vocabulary = CharVocabulary.load(folder / "vocabulary.json")
+    return {"test_bits_per_char": bits_per_character(models["model.keras"], vocabulary.encode(test_text))}
+
+
+def name_classification_headline(folder, models):
+    import sequence_classification as recipe
+
+    from dlkit.sequence import CharVocabulary, names
+
+    args = config_of(folder)
+    test_names, labels = names.split_names(names.surnames_by_language(), seed=args.seed)["test"]
+    vocabulary = CharVocabulary.load(folder / "vocabulary.json")
+    return {"test_accuracy": accuracy(models["model.keras"], recipe.padded([vocabulary.encode(name)
+                                                                            for name in test_names]), labels)}
+
+
+def name_tagging_headline(folder, models):
+    import sequence_classification as recipe
+
+    from dlkit.sequence import WordVocabulary, tagging
+
+    args = config_of(folder)
+    sentences, tags = tagging.name_tagging_data(seed=args.seed).splits["test"]
+    vocabulary = WordVocabulary.load(folder / "vocabulary.json")
+    inputs = [vocabulary.encode(tokens) for tokens in sentences]
+    return {f"per_f1_{direction}": tagging.token_scores(tags, recipe.predict_tags(models[file_name], inputs, 128))["f1"]
+            for direction, file_name in (("bidirectional", "model.keras"),
+                                         ("unidirectional", "model_unidirectional.keras"))}
+
+
 HEADLINES = {
+    "name_classification": name_classification_headline,
+    "name_tagging": name_tagging_headline,
+    "char_language_model": char_language_model_headline,
     "classify": classify_headline,
     "transfer_digits": transfer_digits_headline,
     "transfer_pretrained": transfer_pretrained_headline,

@@ -260,3 +260,37 @@ def test_word2vec_run_answers_neighbours_and_analogies(recipe_run, tmp_path, cap
     status = predict.cli_main([str(run.out), "kingg", "--out", str(tmp_path / "bad")])
     error = capsys.readouterr().err.strip()
     assert status == 2 and "not in the run's vocabulary" in error and "king" in error
+
+
+@pytest.mark.slow
+def test_name_classification_run_labels_names(recipe_run, tmp_path, capsys):
+    run = recipe_run("name_classification")
+    card = json.loads((run.out / "run.json").read_text())
+    records, lines = run_predict([str(run.out), "Korhonen", "Bianchi", "--top-k", "2", "--out", str(tmp_path / "o")],
+                                 capsys)
+    assert [record["input"] for record in records] == ["Korhonen", "Bianchi"]
+    assert all(len(record["top"]) == 2 and record["label"] in card["class_names"] for record in records)
+    assert records[0]["top"][0]["probability"] >= records[0]["top"][1]["probability"]
+    assert lines[0].startswith("Korhonen: ")
+    # The same name alone or in a batch with a longer one: padding is masked.
+    from dlkit import inference
+
+    predictor = inference.load_run(run.out)
+    alone = predictor(["Korhonen"])[0]["top"]
+    batched = predictor(["Korhonen", "Vanderbeekenhuizen-Smith"])[0]["top"]
+    assert [item["label"] for item in alone] == [item["label"] for item in batched]
+    assert [item["probability"] for item in alone] == pytest.approx([item["probability"] for item in batched],
+                                                                    abs=2e-4)
+
+
+@pytest.mark.slow
+def test_name_tagging_run_tags_tokens(recipe_run, tmp_path, capsys):
+    run = recipe_run("name_tagging")
+    records, lines = run_predict([str(run.out), "the minister said today that the talks had failed",
+                                  "--out", str(tmp_path / "o")], capsys)
+    record = records[0]
+    assert len(record["tokens"]) == len(record["tags"]) == len(record["probabilities"]) == 9
+    assert set(record["tags"]) <= set(json.loads((run.out / "run.json").read_text())["tag_names"])
+    assert lines[0].split()[0] in ("the", "[the/PER]")
+    status = predict.cli_main([str(run.out), "   ", "--out", str(tmp_path / "bad")])
+    assert status == 2 and "without tokens" in capsys.readouterr().err

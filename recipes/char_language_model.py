@@ -1,0 +1,333 @@
+"""Character language model: a recurrent network reads text a character at a time, predicts the next, writes new text.
+
+Trains ``dlkit.sequence.char_language_model`` (embedding -> GRU/LSTM/SimpleRNN
+-> softmax over the characters) on windows of running text whose targets are the
+inputs shifted by one character, with gradient clipping as the course notes
+prescribe for recurrent networks. The text is cut into blocks of 10,000
+characters: of every twenty, 18 train, one picks the best epoch and one is held out. On the
+held-out text the recipe reports **bits per character** (the model's mean
+``-log2 p(next character)``, states carried across the whole text) next to what
+bzip2, xz and gzip need for the same text: a model that does not beat bzip2 has
+learned less than a general-purpose compressor. Then it samples new text at
+several temperatures with the stateful sampler (one compiled step per
+character; temperature 0 is greedy decoding).
+
+Corpora (all offline):
+
+    head500        gensim's bundled first 2.3 MB of text8 (Wikipedia, lower case, stemmed) -- the default
+    names          first names of ten Faker locales, one per line; the model invents new ones
+    path/to.txt    any UTF-8 text file (at least a few thousand characters)
+
+Commands:
+
+    python recipes/char_language_model.py --quick                 # < 60 s on 2 CPU cores, below bzip2
+    python recipes/char_language_model.py                         # head500, GRU 256, 15% or more below bzip2
+    python recipes/char_language_model.py --corpus names --quick  # novel names
+    python recipes/char_language_model.py --corpus my_book.txt --cell gru --units 256 --layers 2
+
+Writes into --out (default runs/char_language_model-<timestamp>):
+
+    model.keras        the language model (token ids in, next-character probabilities out)
+    vocabulary.json    its characters (dlkit.sequence.CharVocabulary)
+    run.json           what recipes/predict.py needs: python recipes/predict.py RUN "the king" --length 200
+    samples.txt        text sampled at temperatures 0 (greedy), 0.5, 0.8 and 1.0 (new names in names mode)
+    bits_per_char.png  held-out bits per character: the model against bzip2, xz and gzip
+    surprise.png       a held-out passage, each character shaded by how surprised the model was
+    curves.png, history.csv, config.json
+    metrics.json       test/dev bits per character, the compressors' figures, ratio to bzip2, chars/s, seconds
+
+References: T. Mikolov et al., "Recurrent Neural Network Based Language Model", 2010; A. Graves,
+"Generating Sequences With Recurrent Neural Networks", 2013; A. Karpathy, "The Unreasonable
+Effectiveness of Recurrent Neural Networks", 2015; R. Pascanu et al., "On the difficulty of training
+recurrent neural networks", 2013 (gradient clipping).
+"""
+
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+from dlkit import cli
+from dlkit.errors import ConfigError, DatasetError
+
+CELLS = ("lstm", "gru", "simple")
+TEMPERATURES = (0.0, 0.5, 0.8, 1.0)
+SPLIT = (0.9, 0.05, 0.05)
+#: Settings of the default run and of --quick (flags override them). --quick holds out the first 30,000
+#: characters of the held-out split (the compressors are measured on the same characters).
+DEFAULTS = {
+    False: {"units": 256, "sequence_length": 100, "batch_size": 64, "epochs": 6, "learning_rate": 4e-3,
+            "max_chars": None, "test_chars": None},
+    True: {"units": 128, "sequence_length": 50, "batch_size": 64, "epochs": 3, "learning_rate": 1e-2,
+           "max_chars": None, "test_chars": 30_000, "steps_per_epoch": 250},
+}
+NAMES_DEFAULTS = {
+    False: {"units": 256, "sequence_length": 32, "batch_size": 64, "epochs": 30, "learning_rate": 4e-3,
+            "max_chars": None, "test_chars": None},
+    True: {"units": 128, "sequence_length": 32, "batch_size": 32, "epochs": 4, "learning_rate": 1e-2,
+           "max_chars": None, "test_chars": None},
+}
+
+
+def parse_args(argv=None):
+    parser = cli.recipe_parser("char_language_model", __doc__)
+    parser.add_argument("--corpus", default="head500", help="head500, names, or a UTF-8 text file (default: head500)")
+    parser.add_argument("--cell", default="gru", help=f"recurrent cell: {', '.join(CELLS)} (default: gru)")
+    parser.add_argument("--units", type=cli.positive_int, default=None, help="state size per layer (default: 256)")
+    parser.add_argument("--layers", type=cli.positive_int, default=1, help="stacked recurrent layers (default: 1)")
+    parser.add_argument("--embedding-dim", type=cli.positive_int, default=32, help="character vector size")
+    parser.add_argument("--dropout", type=cli.fraction, default=0.0, help="dropout after each recurrent layer")
+    parser.add_argument("--sequence-length", type=cli.positive_int, default=None,
+                        help="characters per training window, backpropagation through time (default: 100)")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=None,
+                        help="Adam's first learning rate, cosine-decayed to 0 (default: 4e-3; --quick 1e-2)")
+    parser.add_argument("--clipnorm", type=cli.positive_float, default=1.0,
+                        help="clip each gradient to this L2 norm (default: 1.0)")
+    parser.add_argument("--max-chars", type=cli.positive_int, default=None,
+                        help="train on the first N characters of the training split (default: all)")
+    parser.add_argument("--test-chars", type=cli.positive_int, default=None,
+                        help="hold out the first N characters of the held-out split (--quick: 30000; default: all)")
+    parser.add_argument("--prompt", default=None, help="text the samples start from (default: the test split's start)")
+    parser.add_argument("--sample-length", type=cli.positive_int, default=400, help="characters per sample")
+    args = parser.parse_args(argv)
+    if args.cell not in CELLS:
+        raise ConfigError(f"--cell must be one of {', '.join(CELLS)}. Received: --cell {args.cell}")
+    return args
+
+
+def read_text(corpus, seed):
+    """``(text, names)``: the corpus as one string; ``names`` is the list of names in names mode, else ``None``."""
+    if corpus == "names":
+        from dlkit.sequence.names import first_names
+
+        names = list(np.random.default_rng(seed).permutation(first_names()))
+        return None, names
+    if corpus == "head500":
+        from dlkit.embeddings.corpus import bundled_path
+
+        path = bundled_path("head500")
+    else:
+        path = pathlib.Path(corpus)
+        if not path.is_file():
+            raise DatasetError(f"Corpus not found: give head500, names or a text file. Received: --corpus {corpus}")
+    data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise DatasetError(f"The corpus is a binary file, not text. Received: --corpus {corpus}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"The corpus is not UTF-8 text ({error.reason} at byte {error.start}). "
+                           f"Received: --corpus {corpus}") from None
+    if not text.strip():
+        raise DatasetError(f"The corpus is empty. Received: --corpus {corpus}")
+    return text.replace("\r\n", "\n"), None
+
+
+def split_text(text, names, block=10_000):
+    """Train, dev and test text, no character in two of them.
+
+    Running text is cut into blocks of ``block`` characters; of every twenty
+    consecutive blocks, the 19th goes to dev and the 20th to the held-out test
+    (5% each), so all three parts sample the whole corpus rather than its last
+    articles only. Names are shuffled and split whole, one per line.
+    """
+    if names is not None:
+        ends = np.cumsum([int(round(share * len(names))) for share in SPLIT[:2]])
+        parts = names[:ends[0]], names[ends[0]:ends[1]], names[ends[1]:]
+        # One name per line; each split starts with a newline so the first name is predicted from "start of name".
+        return ["\n" + "\n".join(part) + "\n" for part in parts]
+    blocks = [text[start:start + block] for start in range(0, len(text), block)]
+    if len(blocks) < 20:  # a short text: cut in order, 90/5/5
+        ends = [int(len(text) * SPLIT[0]), int(len(text) * (SPLIT[0] + SPLIT[1]))]
+        return text[:ends[0]], text[ends[0]:ends[1]], text[ends[1]:]
+    parts = ["", "", ""]
+    for index, chunk in enumerate(blocks):
+        parts[{18: 1, 19: 2}.get(index % 20, 0)] += chunk
+    return tuple(parts)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.perf_counter()
+    names_mode = args.corpus == "names"
+    settings = dict((NAMES_DEFAULTS if names_mode else DEFAULTS)[args.quick])
+    units = args.units or settings["units"]
+    sequence_length = args.sequence_length or settings["sequence_length"]
+    batch_size = args.batch_size or settings["batch_size"]
+    epochs = args.epochs or settings["epochs"]
+    max_chars = args.max_chars or settings["max_chars"]
+    test_chars = args.test_chars or settings["test_chars"]
+    learning_rate = args.learning_rate or settings["learning_rate"]
+
+    # Read and check the text before the run folder is made: a wrong corpus is one line, not a half-made run.
+    text, names = read_text(args.corpus, args.seed)
+    train_text, dev_text, test_text = split_text(text, names)
+    if max_chars is not None:
+        train_text = train_text[:max_chars]
+    if test_chars is not None:
+        test_text = test_text[:test_chars]
+    for split, part in (("training", train_text), ("dev", dev_text), ("held-out", test_text)):
+        if len(part) < sequence_length + 1:
+            raise DatasetError(
+                f"The corpus is too short: its {split} part has {len(part):,} characters, fewer than one "
+                f"training window of {sequence_length + 1} (the split is 90/5/5%). Give a longer text or a "
+                f"smaller --sequence-length. Received: --corpus {args.corpus}"
+            )
+    out = cli.start_run(args, "char_language_model")
+
+    from dlkit import inference, training
+    from dlkit.evaluation import plot_curves
+    from dlkit.sequence import (CharVocabulary, bits_per_character, char_language_model,
+                                compressor_bits_per_character, language_model_batches)
+
+    vocabulary = CharVocabulary.from_text(train_text)
+    train_ids, dev_ids, test_ids = (vocabulary.encode(part) for part in (train_text, dev_text, test_text))
+    print(f"{args.corpus}: {len(train_ids):,} training, {len(dev_ids):,} dev, {len(test_ids):,} held-out characters; "
+          f"{vocabulary.size} ids", flush=True)
+
+    train = language_model_batches(train_ids, sequence_length, batch_size, seed=args.seed)
+    dev = language_model_batches(dev_ids, sequence_length, batch_size, shuffle=False)
+    result = training.fit(
+        lambda: char_language_model(vocabulary.size, embedding_dim=args.embedding_dim, units=units,
+                                    num_layers=args.layers, cell=args.cell, dropout=args.dropout),
+        train, dev, epochs=epochs, optimizer="adam", learning_rate=learning_rate, schedule="cosine",
+        clipnorm=args.clipnorm, steps_per_epoch=settings.get("steps_per_epoch"), out=out, restore_best=True,
+        keep_backup=True, strategy=args.strategy, mixed_precision=args.mixed_precision, verbose=2,
+    )
+    model = result.model
+    steps = settings.get("steps_per_epoch")
+    chars_per_epoch = steps * batch_size * sequence_length if steps else len(train_ids)
+    train_chars_per_second = (chars_per_epoch * result.epochs_run / result.seconds) if result.epochs_run else None
+    # Every held-out character predicted once from all the text before it (states carried across windows).
+    test_bpc = bits_per_character(model, test_ids)
+    dev_bpc = bits_per_character(model, dev_ids)
+    compressors = compressor_bits_per_character(test_text)
+    print(f"held-out bits per character: model {test_bpc:.3f}, bzip2 {compressors['bzip2']:.3f}, "
+          f"xz {compressors['xz']:.3f}, gzip {compressors['gzip']:.3f}", flush=True)
+
+    inference.save_model(model, out / "model.keras")
+    vocabulary.save(out / "vocabulary.json")
+    prompt = args.prompt if args.prompt is not None else ("\n" if names_mode else default_prompt(test_text))
+    inference.write_run(out, "language_model", "char_language_model", model="model.keras",
+                        vocabulary="vocabulary.json", level="char", separator="\n" if names_mode else None,
+                        temperature=0.8, length=args.sample_length, corpus=args.corpus)
+    samples, novel = write_samples(out / "samples.txt", model, vocabulary, prompt, args, names)
+    plot_curves({key: values for key, values in result.history.items() if "loss" in key}, out / "curves.png",
+                title=f"char {args.cell.upper()} {units}: cross-entropy per character (nats)")
+    plot_bits(out / "bits_per_char.png", test_bpc, compressors, args.corpus, len(test_text))
+    plot_surprise(out / "surprise.png", model, vocabulary, test_text[:480])
+
+    metrics = {
+        "test_bits_per_char": test_bpc,
+        "dev_bits_per_char": dev_bpc,
+        "bzip2_bits_per_char": compressors["bzip2"],
+        "xz_bits_per_char": compressors["xz"],
+        "gzip_bits_per_char": compressors["gzip"],
+        "ratio_to_bzip2": test_bpc / compressors["bzip2"],
+        "below_bzip2_percent": 100.0 * (1.0 - test_bpc / compressors["bzip2"]),
+        "train_chars": len(train_ids),
+        "test_chars": len(test_ids),
+        "vocabulary_size": vocabulary.size,
+        "parameters": model.count_params(),
+        "epochs": epochs,
+        "best_epoch": int(np.argmin(result.history["val_loss"])) + 1 if result.history.get("val_loss") else None,
+        "train_chars_per_second": train_chars_per_second,
+        "greedy_sample": samples[0.0][:80],
+        "seconds": time.perf_counter() - started,
+    }
+    if novel is not None:
+        metrics["novel_name_fraction"] = novel
+    return cli.finish_run(out, metrics, ["test_bits_per_char", "bzip2_bits_per_char", "ratio_to_bzip2", "seconds"],
+                          "char_language_model")
+
+
+def default_prompt(text, length=40):
+    """The first whole words of ``text`` (a block may start mid-word), about ``length`` characters."""
+    start = text.find(" ") + 1 if " " in text[:length] else 0
+    end = text.rfind(" ", start, start + length) + 1
+    return text[start:end] if end > start else text[start:start + length]
+
+
+def write_samples(path, model, vocabulary, prompt, args, names):
+    """Samples at each temperature into ``path``; returns ``({temperature: text}, novel name fraction or None)``."""
+    from dlkit import inference
+    from dlkit.sequence import sample
+
+    prompt_ids = vocabulary.encode(prompt)
+    samples, lines, novel = {}, [], None
+    for temperature in TEMPERATURES:
+        ids = sample(model, prompt_ids, args.sample_length, temperature=temperature, seed=args.seed)
+        samples[temperature] = vocabulary.decode(ids)
+    if names is None:
+        lines.append(f"Prompt: {prompt!r}\n")
+        for temperature, text in samples.items():
+            label = "greedy (temperature 0)" if temperature == 0 else f"temperature {temperature}"
+            lines += [f"--- {label}", prompt + text, ""]
+    else:
+        known = set(names)
+        generated = [name for text in list(samples.values())[1:] for name in text.split("\n")[:-1] if name]
+        novel = sum(name not in known for name in generated) / max(len(generated), 1)
+        lines.append(f"New names sampled after a newline; * marks a name that is in none of the {len(known):,} "
+                     f"lists ({100 * novel:.0f}% of the {len(generated)} sampled at temperatures 0.5-1.0 are new).\n")
+        for temperature, text in samples.items():
+            label = "greedy (temperature 0)" if temperature == 0 else f"temperature {temperature}"
+            shown = [name + ("" if name in known else " *") for name in text.split("\n")[:-1] if name]
+            lines += [f"--- {label}", ", ".join(shown), ""]
+    inference.write_atomically(path, lambda temporary: temporary.write_text("\n".join(lines), encoding="utf-8"))
+    return samples, novel
+
+
+def plot_bits(path, model_bpc, compressors, corpus, characters):
+    """A bar chart: held-out bits per character of the model and of each compressor."""
+    from dlkit.evaluation import _pyplot
+
+    plt = _pyplot()
+    labels = ["this model", "bzip2 -9", "xz -9e", "gzip -9"]
+    values = [model_bpc, compressors["bzip2"], compressors["xz"], compressors["gzip"]]
+    figure, axis = plt.subplots(figsize=(6, 3.4))
+    bars = axis.barh(labels[::-1], values[::-1], color=["0.7", "0.7", "0.7", "tab:blue"])
+    for bar, value in zip(bars, values[::-1]):
+        axis.text(value + 0.03, bar.get_y() + bar.get_height() / 2, f"{value:.2f}", va="center")
+    axis.set_xlabel("bits per character (lower is better)")
+    axis.set_xlim(0, max(values) * 1.18)
+    axis.set_title(f"Held-out {corpus} text, {characters:,} characters")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def plot_surprise(path, model, vocabulary, text, per_line=80):
+    """``text`` with each character shaded by the model's surprise, ``-log2 p(character | text before it)``."""
+    from keras import ops
+
+    from dlkit.evaluation import _pyplot
+
+    ids = vocabulary.encode(text)
+    probabilities = np.asarray(ops.convert_to_numpy(model(ids[None, :-1], training=False)))[0]
+    bits = -np.log2(np.maximum(probabilities[np.arange(len(ids) - 1), ids[1:]], 1e-12))
+    plt = _pyplot()
+    rows = (len(text) - 1 + per_line - 1) // per_line
+    figure, axis = plt.subplots(figsize=(per_line * 0.13, 0.32 * rows + 0.9))
+    colors = plt.get_cmap("Reds")
+    for index, (char, surprise) in enumerate(zip(text[1:], bits)):
+        row, column = divmod(index, per_line)
+        axis.add_patch(plt.Rectangle((column, -row - 1), 1, 1, color=colors(min(surprise / 8.0, 1.0))))
+        axis.text(column + 0.5, -row - 0.5, "\u21b5" if char == "\n" else char, ha="center", va="center",
+                  family="monospace", fontsize=8)
+    axis.set_xlim(0, per_line)
+    axis.set_ylim(-rows, 0)
+    axis.axis("off")
+    axis.set_title(f"Surprise per character, -log2 p (white 0 bits, dark red 8+ bits); mean {bits.mean():.2f} "
+                   f"bits on this passage", fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def cli_main(argv=None):
+    return cli.run(main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(cli_main())
