@@ -7,7 +7,7 @@ their headline metrics and pictures into one static page.
 
 Commands::
 
-    python recipes/tour.py                                   # every recipe, ~2.5 min on 2 CPU cores
+    python recipes/tour.py                                   # every recipe, ~4 min on 2 CPU cores
     python recipes/tour.py --recipes classify,word2vec       # a subset, in the order given
     python recipes/tour.py --recipes classify,path/to/mine.py --timeout 300
 
@@ -41,7 +41,10 @@ from dlkit.errors import ConfigError  # noqa: E402
 RECIPES = pathlib.Path(__file__).resolve().parent
 ROOT = RECIPES.parent
 # The order a newcomer meets them in; recipes added later are appended alphabetically.
-ORDER = ("classify", "transfer_learning", "multitask", "yolo_detection", "face_verification", "style_transfer", "word2vec")
+ORDER = (
+    "classify", "transfer_learning", "multitask", "yolo_detection", "face_verification", "style_transfer", "word2vec",
+    "char_language_model", "sequence_classification",
+)
 LITERAL = re.compile(r"``(.+?)``")  # reStructuredText inline code in the recipes' docstrings
 SUMMARY_PREFIX = re.compile(r"^[\w.-]+: ")  # "classify: test_accuracy=0.97 ... -> runs/..."
 
