@@ -44,7 +44,70 @@ _WORD_FORMAT = "dlkit.WordVocabulary"
 _TOKEN = re.compile(r"\w+(?:[-'\u2019]\w+)*|[^\w\s]")
 
 
-class CharVocabulary:
+class _Vocabulary:
+    """What both vocabularies share: ids 0 (padding) and 1 (unknown), JSON, atomic files, equality.
+
+    A subclass names its entries' attribute (``_entries``: ``"chars"`` or
+    ``"words"``), its JSON ``_format``, ``_kind`` (for messages) and ``_unknown``
+    (the default of ``unknown``).
+    """
+
+    _entries = _format = _kind = _unknown = None
+
+    @property
+    def size(self):
+        """The number of ids, padding and unknown included: a model's ``vocabulary_size``."""
+        return len(getattr(self, self._entries)) + 2
+
+    def __len__(self):
+        return self.size
+
+    def to_json(self):
+        """A JSON string that :meth:`from_json` reads back."""
+        return json.dumps({"format": self._format, self._entries: getattr(self, self._entries),
+                           "unknown": self.unknown}, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text):
+        """The vocabulary that :meth:`to_json` wrote.
+
+        Raises:
+            ConfigError: ``text`` is not such JSON.
+        """
+        try:
+            data = json.loads(text)
+            if data.get("format") != cls._format:
+                raise ValueError("wrong format")
+            return cls(data[cls._entries], unknown=data.get("unknown", cls._unknown))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise ConfigError(f"not a dlkit {cls._kind} vocabulary ({error}). Received: {str(text)[:80]!r}") from None
+
+    def save(self, path):
+        """Writes :meth:`to_json` to ``path`` atomically (e.g. ``vocabulary.json`` in a run folder)."""
+        return files.write_text(path, self.to_json() + "\n")
+
+    @classmethod
+    def load(cls, path):
+        """Reads a vocabulary that :meth:`save` wrote.
+
+        Raises:
+            ConfigError: the file is missing, unreadable or not a vocabulary of this kind.
+        """
+        try:
+            text = pathlib.Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise ConfigError(f"cannot read the vocabulary file ({error}). Received: path={str(path)!r}") from None
+        return cls.from_json(text)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and (getattr(self, self._entries), self.unknown) == (
+            getattr(other, self._entries), other.unknown)
+
+    def __repr__(self):
+        return f"{type(self).__name__}(size={self.size})"
+
+
+class CharVocabulary(_Vocabulary):
     """Characters <-> ids: ``0`` is padding, ``1`` an unknown character, the characters from ``2`` on.
 
     Args:
@@ -54,6 +117,8 @@ class CharVocabulary:
     Raises:
         ConfigError: a character repeats, or an entry is not a single character.
     """
+
+    _entries, _format, _kind, _unknown = "chars", _FORMAT, "character", "\ufffd"
 
     def __init__(self, chars, unknown="\ufffd"):
         chars = list(chars)
@@ -77,14 +142,6 @@ class CharVocabulary:
             raise ConfigError(f"text must be a non-empty string. Received: text={text!r:.40}")
         return cls(sorted(set(text)), unknown=unknown)
 
-    @property
-    def size(self):
-        """The number of ids, padding and unknown included: a model's ``vocabulary_size``."""
-        return len(self.chars) + 2
-
-    def __len__(self):
-        return self.size
-
     def encode(self, text):
         """``text`` as int32 ids ``(len(text),)``; unknown characters get id 1."""
         return np.fromiter((self._ids.get(char, UNKNOWN_ID) for char in text), dtype=np.int32, count=len(text))
@@ -100,48 +157,6 @@ class CharVocabulary:
             raise ConfigError(f"ids must be in [0, {self.size}). Received: ids from {ids.min()} to {ids.max()}")
         table = ["", self.unknown] + list(self.chars)
         return "".join(table[i] for i in ids)
-
-    def to_json(self):
-        """A JSON string that :meth:`from_json` reads back."""
-        return json.dumps({"format": _FORMAT, "chars": self.chars, "unknown": self.unknown}, ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text):
-        """The vocabulary that :meth:`to_json` wrote.
-
-        Raises:
-            ConfigError: ``text`` is not such JSON.
-        """
-        try:
-            data = json.loads(text)
-            if data.get("format") != _FORMAT:
-                raise ValueError("wrong format")
-            return cls(data["chars"], unknown=data.get("unknown", "\ufffd"))
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ConfigError(f"not a dlkit character vocabulary ({error}). Received: {str(text)[:80]!r}") from None
-
-    def save(self, path):
-        """Writes :meth:`to_json` to ``path`` atomically (e.g. ``vocabulary.json`` in a run folder)."""
-        return files.write_text(path, self.to_json() + "\n")
-
-    @classmethod
-    def load(cls, path):
-        """Reads a vocabulary that :meth:`save` wrote.
-
-        Raises:
-            ConfigError: the file is missing, unreadable or not a vocabulary.
-        """
-        try:
-            text = pathlib.Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"cannot read the vocabulary file ({error}). Received: path={str(path)!r}") from None
-        return cls.from_json(text)
-
-    def __eq__(self, other):
-        return isinstance(other, CharVocabulary) and (self.chars, self.unknown) == (other.chars, other.unknown)
-
-    def __repr__(self):
-        return f"CharVocabulary(size={self.size})"
 
 
 def tokenize(text):
@@ -166,7 +181,7 @@ def tokenize(text):
     return _TOKEN.findall(text)
 
 
-class WordVocabulary:
+class WordVocabulary(_Vocabulary):
     """Words <-> ids: ``0`` is padding, ``1`` an unknown word, the words from ``2`` on.
 
     Like :class:`CharVocabulary`, for tokens (see :func:`tokenize`).
@@ -178,6 +193,8 @@ class WordVocabulary:
     Raises:
         ConfigError: a word repeats, or an entry is not a non-empty string.
     """
+
+    _entries, _format, _kind, _unknown = "words", _WORD_FORMAT, "word", "<unk>"
 
     def __init__(self, words, unknown="<unk>"):
         words = list(words)
@@ -225,14 +242,6 @@ class WordVocabulary:
                 counts.update(item)
         return cls.from_counts(counts, min_count=min_count, max_size=max_size, unknown=unknown)
 
-    @property
-    def size(self):
-        """The number of ids, padding and unknown included: a model's ``vocabulary_size``."""
-        return len(self.words) + 2
-
-    def __len__(self):
-        return self.size
-
     def __contains__(self, word):
         return word in self._ids
 
@@ -259,49 +268,6 @@ class WordVocabulary:
         if ids.size and (ids.min() < 0 or ids.max() >= self.size):
             raise ConfigError(f"ids must be in [0, {self.size}). Received: ids from {ids.min()} to {ids.max()}")
         return [self.unknown if i == UNKNOWN_ID else self.words[i - 2] for i in ids if i != PADDING_ID]
-
-    def to_json(self):
-        """A JSON string that :meth:`from_json` reads back."""
-        return json.dumps({"format": _WORD_FORMAT, "words": self.words, "unknown": self.unknown},
-                          ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, text):
-        """The vocabulary that :meth:`to_json` wrote.
-
-        Raises:
-            ConfigError: ``text`` is not such JSON.
-        """
-        try:
-            data = json.loads(text)
-            if data.get("format") != _WORD_FORMAT:
-                raise ValueError("wrong format")
-            return cls(data["words"], unknown=data.get("unknown", "<unk>"))
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
-            raise ConfigError(f"not a dlkit word vocabulary ({error}). Received: {str(text)[:80]!r}") from None
-
-    def save(self, path):
-        """Writes :meth:`to_json` to ``path`` atomically (e.g. ``vocabulary.json`` in a run folder)."""
-        return files.write_text(path, self.to_json() + "\n")
-
-    @classmethod
-    def load(cls, path):
-        """Reads a vocabulary that :meth:`save` wrote.
-
-        Raises:
-            ConfigError: the file is missing, unreadable or not a word vocabulary.
-        """
-        try:
-            text = pathlib.Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError(f"cannot read the vocabulary file ({error}). Received: path={str(path)!r}") from None
-        return cls.from_json(text)
-
-    def __eq__(self, other):
-        return isinstance(other, WordVocabulary) and (self.words, self.unknown) == (other.words, other.unknown)
-
-    def __repr__(self):
-        return f"WordVocabulary(size={self.size})"
 
 
 def _check_ids(ids, minimum_length):
