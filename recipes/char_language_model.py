@@ -254,28 +254,29 @@ def write_samples(path, model, vocabulary, prompt, args, names):
     from dlkit import inference
     from dlkit.sequence import sample
 
-    prompt_ids = vocabulary.encode(prompt)
-    samples, lines, novel = {}, [], None
-    for temperature in TEMPERATURES:
-        ids = sample(model, prompt_ids, args.sample_length, temperature=temperature, seed=args.seed)
-        samples[temperature] = vocabulary.decode(ids)
+    samples = {temperature: vocabulary.decode(sample(model, vocabulary.encode(prompt), args.sample_length,
+                                                     temperature=temperature, seed=args.seed))
+               for temperature in TEMPERATURES}
+    novel, known = None, set(names or ())
     if names is None:
-        lines.append(f"Prompt: {prompt!r}\n")
-        for temperature, text in samples.items():
-            label = "greedy (temperature 0)" if temperature == 0 else f"temperature {temperature}"
-            lines += [f"--- {label}", prompt + text, ""]
+        lines = [f"Prompt: {prompt!r}\n"]
     else:
-        known = set(names)
-        generated = [name for text in list(samples.values())[1:] for name in text.split("\n")[:-1] if name]
+        generated = [name for text in list(samples.values())[1:] for name in complete_lines(text)]
         novel = sum(name not in known for name in generated) / max(len(generated), 1)
-        lines.append(f"New names sampled after a newline; * marks a name that is in none of the {len(known):,} "
-                     f"lists ({100 * novel:.0f}% of the {len(generated)} sampled at temperatures 0.5-1.0 are new).\n")
-        for temperature, text in samples.items():
-            label = "greedy (temperature 0)" if temperature == 0 else f"temperature {temperature}"
-            shown = [name + ("" if name in known else " *") for name in text.split("\n")[:-1] if name]
-            lines += [f"--- {label}", ", ".join(shown), ""]
+        lines = [f"New names sampled after a newline; * marks a name that is in none of the {len(known):,} "
+                 f"lists ({100 * novel:.0f}% of the {len(generated)} sampled at temperatures 0.5-1.0 are new).\n"]
+    for temperature, text in samples.items():
+        label = "greedy (temperature 0)" if temperature == 0 else f"temperature {temperature}"
+        shown = prompt + text if names is None else ", ".join(
+            name + ("" if name in known else " *") for name in complete_lines(text))
+        lines += [f"--- {label}", shown, ""]
     inference.write_atomically(path, lambda temporary: temporary.write_text("\n".join(lines), encoding="utf-8"))
     return samples, novel
+
+
+def complete_lines(text):
+    """The non-empty lines of ``text`` that a newline ends (a sample's last line may be cut short)."""
+    return [line for line in text.split("\n")[:-1] if line]
 
 
 def plot_bits(path, model_bpc, compressors, corpus, characters):

@@ -84,12 +84,9 @@ def main(argv=None):
 
 def padded(rows):
     """Int32 ``(len(rows), longest)`` with every row's ids from the left and 0 padding on the right."""
-    import numpy as np
+    import keras
 
-    matrix = np.zeros((len(rows), max(len(row) for row in rows)), np.int32)
-    for index, row in enumerate(rows):
-        matrix[index, :len(row)] = row
-    return matrix
+    return keras.utils.pad_sequences(rows, padding="post", dtype="int32")
 
 
 # --------------------------------------------------------------------------- classify

@@ -26,29 +26,39 @@ def _texts(inputs):
 
 
 def _padded(sequences):
-    """Right-padded int32 ``(batch, time)`` ids (0 = padding), at least one step long."""
-    width = max(1, max(len(ids) for ids in sequences))
-    batch = np.zeros((len(sequences), width), np.int32)
-    for row, ids in enumerate(sequences):
-        batch[row, :len(ids)] = ids
-    return batch
+    """Right-padded int32 ``(batch, time)`` ids, 0 = padding (the callers refuse empty texts)."""
+    import keras
+
+    return keras.utils.pad_sequences(sequences, padding="post", dtype="int32")
 
 
-class LanguageModelPredictor(Predictor):
+class _SequencePredictor(Predictor):
+    """A run whose ``model.keras`` takes token ids: loads the model and the vocabulary the card names."""
+
+    takes_images = False
+
+    def __init__(self, card):
+        super().__init__(card)
+        self.vocabulary = self._vocabulary_class().load(self.file("vocabulary"))
+        self.model = load_model(self.file("model"))
+
+    @staticmethod
+    def _vocabulary_class():
+        from dlkit.sequence import CharVocabulary
+
+        return CharVocabulary
+
+    def exportable_model(self):
+        return self.model
+
+
+class LanguageModelPredictor(_SequencePredictor):
     """Samples text after each prompt with the run's character language model (:func:`dlkit.sequence.sample`).
 
     An empty prompt starts from the run's separator (a newline in a names run).
     """
 
     task = "language_model"
-    takes_images = False
-
-    def __init__(self, card):
-        super().__init__(card)
-        from dlkit.sequence import CharVocabulary
-
-        self.vocabulary = CharVocabulary.load(self.file("vocabulary"))
-        self.model = load_model(self.file("model"))
 
     def __call__(self, inputs, out=None, length=None, temperature=None, top_k=None, seed=0):
         from dlkit.sequence import sample
@@ -77,22 +87,14 @@ class LanguageModelPredictor(Predictor):
             return f"{record['input']!r}: " + ", ".join(record["names"])
         return f"{record['input']}|{record['text']}"
 
-    def exportable_model(self):
-        return self.model
 
-
-class TextClassificationPredictor(Predictor):
+class TextClassificationPredictor(_SequencePredictor):
     """Labels each text (a name, a sentence) with the run's many-to-one model, top-k with probabilities."""
 
     task = "text_classification"
-    takes_images = False
 
     def __init__(self, card):
         super().__init__(card)
-        from dlkit.sequence import CharVocabulary
-
-        self.vocabulary = CharVocabulary.load(self.file("vocabulary"))
-        self.model = load_model(self.file("model"))
         self.class_names = list(card["class_names"])
 
     def __call__(self, inputs, out=None, top_k=3):
@@ -114,23 +116,21 @@ class TextClassificationPredictor(Predictor):
         labels = ", ".join(f"{item['label']} {item['probability']:.2f}" for item in record["top"])
         return f"{record['input']}: {labels}"
 
-    def exportable_model(self):
-        return self.model
 
-
-class TaggingPredictor(Predictor):
+class TaggingPredictor(_SequencePredictor):
     """Tags every token of each sentence with the run's many-to-many model."""
 
     task = "tagging"
-    takes_images = False
 
     def __init__(self, card):
         super().__init__(card)
-        from dlkit.sequence.text import WordVocabulary
-
-        self.vocabulary = WordVocabulary.load(self.file("vocabulary"))
-        self.model = load_model(self.file("model"))
         self.tag_names = list(card["tag_names"])
+
+    @staticmethod
+    def _vocabulary_class():
+        from dlkit.sequence import WordVocabulary
+
+        return WordVocabulary
 
     def __call__(self, inputs, out=None):
         from dlkit.sequence.text import tokenize
@@ -154,6 +154,3 @@ class TaggingPredictor(Predictor):
     def line(record):
         return " ".join(token if tag == "O" else f"[{token}/{tag}]"
                         for token, tag in zip(record["tokens"], record["tags"]))
-
-    def exportable_model(self):
-        return self.model

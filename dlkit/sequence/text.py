@@ -34,6 +34,7 @@ from keras import ops
 
 from dlkit import files
 from dlkit.errors import ConfigError
+from dlkit.sequence.models import _check_integer
 
 PADDING_ID = 0
 UNKNOWN_ID = 1
@@ -61,6 +62,13 @@ class _Vocabulary:
 
     def __len__(self):
         return self.size
+
+    def _checked(self, ids):
+        """``ids`` as a flat int64 array; a ``ConfigError`` for an id outside ``[0, size)``."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
+            raise ConfigError(f"ids must be in [0, {self.size}). Received: ids from {ids.min()} to {ids.max()}")
+        return ids
 
     def to_json(self):
         """A JSON string that :meth:`from_json` reads back."""
@@ -152,9 +160,7 @@ class CharVocabulary(_Vocabulary):
         Raises:
             ConfigError: an id is outside ``[0, size)``.
         """
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
-            raise ConfigError(f"ids must be in [0, {self.size}). Received: ids from {ids.min()} to {ids.max()}")
+        ids = self._checked(ids)
         table = ["", self.unknown] + list(self.chars)
         return "".join(table[i] for i in ids)
 
@@ -221,9 +227,9 @@ class WordVocabulary(_Vocabulary):
         Raises:
             ConfigError: ``min_count`` or ``max_size`` below 1, or no word left.
         """
-        min_count = _check_positive("min_count", min_count)
+        min_count = _check_integer("min_count", min_count, 1)
         if max_size is not None:
-            max_size = _check_positive("max_size", max_size)
+            max_size = _check_integer("max_size", max_size, 1)
         words = sorted((word for word, count in counts.items() if count >= min_count),
                        key=lambda word: (-counts[word], word))
         if not words:
@@ -264,9 +270,7 @@ class WordVocabulary(_Vocabulary):
         Raises:
             ConfigError: an id is outside ``[0, size)``.
         """
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
-            raise ConfigError(f"ids must be in [0, {self.size}). Received: ids from {ids.min()} to {ids.max()}")
+        ids = self._checked(ids)
         return [self.unknown if i == UNKNOWN_ID else self.words[i - 2] for i in ids if i != PADDING_ID]
 
 
@@ -276,12 +280,6 @@ def _check_ids(ids, minimum_length):
         raise ConfigError(f"ids must be a 1-D integer array of at least {minimum_length} ids. "
                           f"Received: ids with shape {ids.shape} and dtype {ids.dtype}")
     return ids.astype(np.int32)
-
-
-def _check_positive(name, value):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{name} must be an integer >= 1. Received: {name}={value!r}")
-    return int(value)
 
 
 def language_model_batches(ids, sequence_length, batch_size, shuffle=True, seed=0):
@@ -308,8 +306,8 @@ def language_model_batches(ids, sequence_length, batch_size, shuffle=True, seed=
     Raises:
         ConfigError: sizes below 1, or fewer than ``L + 1`` ids.
     """
-    sequence_length = _check_positive("sequence_length", sequence_length)
-    batch_size = _check_positive("batch_size", batch_size)
+    sequence_length = _check_integer("sequence_length", sequence_length, 1)
+    batch_size = _check_integer("batch_size", batch_size, 1)
     ids = _check_ids(ids, sequence_length + 1)
     windows = (len(ids) - 1) // sequence_length
     corpus = tf.constant(ids)
@@ -354,8 +352,8 @@ def bits_per_character(model, ids, sequence_length=256, batch_size=32):
     """
     from dlkit.sequence.sampling import Stepper
 
-    sequence_length = _check_positive("sequence_length", sequence_length)
-    batch_size = _check_positive("batch_size", batch_size)
+    sequence_length = _check_integer("sequence_length", sequence_length, 1)
+    batch_size = _check_integer("batch_size", batch_size, 1)
     ids = _check_ids(ids, 2)
     stepper = Stepper(model)
     vocabulary_size = min(stepper.vocabulary_size, stepper.input_vocabulary_size)

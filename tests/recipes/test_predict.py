@@ -23,6 +23,7 @@ import predict  # noqa: E402
 def run_predict(argv, capsys):
     """``predict.main`` in-process; returns (the records of predictions.json, printed lines)."""
     out = pathlib.Path(argv[argv.index("--out") + 1])
+    capsys.readouterr()  # drop what came before (a quick run the fixture made just now prints its epochs)
     predict.main(argv)
     lines = capsys.readouterr().out.strip().splitlines()
     return json.loads((out / "predictions.json").read_text()), lines
