@@ -1,14 +1,25 @@
 """What every recipe shares: common flags, the run folder, metrics, exit codes.
 
-A recipe is ``main(argv=None) -> dict`` plus ``cli()``; this module gives both
-their common parts so each recipe stays a thin, top-to-bottom script::
+Every recipe has the same skeleton: ``parse_args(argv)``, ``main(argv=None) -> dict``
+and, at the bottom, ``sys.exit(cli.run(main))``::
 
-    parser = cli.recipe_parser("classify", __doc__)
-    parser.add_argument("--model", default="lenet5")
-    args = parser.parse_args(argv)
-    out = cli.start_run(args, "classify")        # seeds, out dir, config.json
-    ...
-    return cli.finish_run(out, metrics, ["test_accuracy", "seconds"])
+    def parse_args(argv=None):
+        parser = cli.recipe_parser("classify", __doc__)
+        parser.add_argument("--model", default="lenet5")
+        return parser.parse_args(argv)
+
+    def main(argv=None):
+        args = parse_args(argv)
+        out = cli.start_run(args, "classify")        # seeds, out dir, config.json
+        ...
+        metrics = {"test_accuracy": ..., "params": ..., "train_seconds": ...}
+        return cli.finish_run(out, metrics, ["test_accuracy", "train_seconds"], recipe="classify")
+
+    if __name__ == "__main__":
+        sys.exit(cli.run(main))
+
+A metric key means the same in every recipe (:data:`METRIC_KEYS`); :func:`finish_run`
+adds ``total_seconds`` itself.
 
 ``run(main)`` turns a :class:`~dlkit.errors.DlkitError` into one line on stderr
 and exit status 2, with no traceback; any other exception is a bug and shows one.
@@ -26,6 +37,7 @@ import json
 import math
 import pathlib
 import sys
+import time
 import uuid
 
 from dlkit import files
@@ -34,6 +46,16 @@ from dlkit.errors import ConfigError, DlkitError
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 #: Flags that may change between a run and its resumption: where it runs, not what it computes.
 RESUMABLE_CHANGES = ("out", "strategy", "data_dir", "quiet")
+#: What the metric keys that several recipes write mean, in every recipe (docs/architecture.md lists them too).
+METRIC_KEYS = {
+    "params": "parameters of the model the run saves (for a comparison, of the model the headline is about)",
+    "train_seconds": "wall seconds inside model.fit (or the training loop), summed over every phase and model",
+    "total_seconds": "wall seconds of the whole run, from start_run to finish_run (added by finish_run)",
+    "failed": 'names of the parts that failed, or "none" (the tour\'s recipes); cli.run exits 1 when there are any',
+    "epochs": "epochs trained (the last phase's final epoch for a multi-phase run)",
+}
+#: ``out`` -> ``time.perf_counter()`` when :func:`start_run` prepared it (for ``total_seconds``).
+_STARTED = {}
 #: The largest image side a recipe accepts (a 100000-pixel side would exhaust memory before a clear error).
 MAX_IMAGE_SIZE = 4096
 
@@ -153,8 +175,10 @@ def start_run(args, recipe, seed=True):
         value = getattr(args, flag, None)
         if value is not None and value < 1:
             raise ConfigError(f"--{flag.replace('_', '-')} must be >= 1. Received: {value}")
+    started = time.perf_counter()
     out = pathlib.Path(args.out) if args.out else default_out(recipe)
     prepare_out(out)
+    _STARTED[str(out)] = started
     args.out = str(out)
     config = {key: _jsonable(value) for key, value in sorted(vars(args).items())}
     config["recipe"] = recipe
@@ -230,6 +254,9 @@ def write_json(path, data, sort_keys=True):
 def finish_run(out, metrics, headline, recipe=None):
     """Writes ``metrics.json``, removes the run's resume state and prints the one-line summary as the last line.
 
+    ``total_seconds`` (the time since :func:`start_run` prepared ``out``) is
+    added unless ``metrics`` has it.
+
     Args:
         out: the run folder.
         metrics: a flat dict of numbers and short strings.
@@ -239,6 +266,9 @@ def finish_run(out, metrics, headline, recipe=None):
     Returns:
         ``metrics`` (JSON-safe), so ``main`` can ``return cli.finish_run(...)``.
     """
+    started = _STARTED.pop(str(out), None)
+    if started is not None and "total_seconds" not in metrics:
+        metrics = {**metrics, "total_seconds": round(time.perf_counter() - started, 2)}
     metrics = _jsonable(metrics)
     write_json(pathlib.Path(out) / "metrics.json", metrics)
     files.clear_resume_state(out)  # the run is complete: a rerun starts afresh
@@ -251,16 +281,20 @@ def finish_run(out, metrics, headline, recipe=None):
 def run(main, argv=None):
     """Runs a recipe's ``main`` and returns the process exit status.
 
-    A :class:`DlkitError` (a user's mistake) prints ``error: <message>`` on one
+    Returns 0 when ``main`` returns; 1 when its metrics name parts that failed
+    (a ``failed`` key other than ``"none"``: the tour's recipes). A
+    :class:`DlkitError` (a user's mistake) prints ``error: <message>`` on one
     line to stderr and returns 2. Other exceptions propagate with their
     traceback, because they are bugs.
     """
     try:
-        main(argv)
+        metrics = main(argv)
     except DlkitError as error:
         message = " ".join(str(error).split())
         print(f"error: {message}", file=sys.stderr, flush=True)
         return 2
+    if isinstance(metrics, dict) and metrics.get("failed", "none") not in ("none", "", None):
+        return 1
     return 0
 
 

@@ -326,9 +326,6 @@ def plot_surprise(path, model, vocabulary, text, per_line=80):
     plt.close(figure)
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

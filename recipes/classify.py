@@ -171,9 +171,6 @@ def main(argv=None):
     )
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

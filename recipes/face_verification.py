@@ -61,7 +61,7 @@ from dlkit.errors import ConfigError
 HEADLINE = ["verification_accuracy", "roc_auc", "eer", "recognition_accuracy", "active_triplet_fraction"]
 
 
-def parse(argv):
+def parse_args(argv=None):
     parser = cli.recipe_parser("face_verification", __doc__)
     parser.add_argument(
         "--data", choices=("glyphs", "digits", "lfw"), default="glyphs", help="identity data (default: glyphs)"
@@ -289,7 +289,7 @@ def recognition(args, model, unseen, pixels, threshold):
 
 
 def main(argv=None):
-    args = parse(argv)
+    args = parse_args(argv)
     out = cli.start_run(args, "face_verification")
     from dlkit import inference, verification
     from dlkit.data.adapter import with_adapter
@@ -369,9 +369,6 @@ def main(argv=None):
     return cli.finish_run(out, metrics, headline, recipe="face_verification")
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

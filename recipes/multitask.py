@@ -447,9 +447,6 @@ def plot_localization_samples(images, truth, predicted, landmarks, classes, path
     plt.close(figure)
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

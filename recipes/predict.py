@@ -133,9 +133,6 @@ def _plain(record):
     return {key: value for key, value in record.items() if not hasattr(value, "shape")}
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

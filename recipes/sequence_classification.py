@@ -399,9 +399,6 @@ def plot_tagged_sentences(sentences, truth, predictions, path, count=8, width=10
     plt.close(figure)
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

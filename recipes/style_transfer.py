@@ -24,7 +24,7 @@ import sys
 
 import numpy as np
 
-from dlkit import cli as recipe_cli
+from dlkit import cli
 from dlkit.errors import ConfigError
 
 #: The smallest longest side: VGG16 halves the image four times before block5_conv1, a style layer.
@@ -45,22 +45,26 @@ def parse_weights(text):
         raise ConfigError(f"--style-weights must be comma-separated numbers. Received: {text!r}") from error
 
 
-def main(argv=None):
-    parser = recipe_cli.recipe_parser("style_transfer", __doc__)
+def parse_args(argv=None):
+    parser = cli.recipe_parser("style_transfer", __doc__)
     parser.add_argument("--content", default=None, help="content image (default: skimage chelsea.png)")
     parser.add_argument("--style", action="append", default=None, help="style image; repeat to blend")
     parser.add_argument("--style-weights", default=None, help="blend weights, e.g. 0.7,0.3")
-    parser.add_argument("--size", type=recipe_cli.image_size, default=None,
+    parser.add_argument("--size", type=cli.image_size, default=None,
                         help=f"longest side in pixels, at least {MIN_SIZE} (default 512; quick 224)")
-    parser.add_argument("--steps", type=recipe_cli.positive_int, default=None,
+    parser.add_argument("--steps", type=cli.positive_int, default=None,
                         help="optimizer steps (default 300; quick 150)")
     parser.add_argument("--optimizer", choices=("adam", "lbfgs"), default="adam")
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colors")
-    parser.add_argument("--style-weight", type=recipe_cli.positive_float, default=None, help="style loss weight")
-    parser.add_argument("--content-weight", type=recipe_cli.nonnegative_float, default=None,
+    parser.add_argument("--style-weight", type=cli.positive_float, default=None, help="style loss weight")
+    parser.add_argument("--content-weight", type=cli.nonnegative_float, default=None,
                         help="content loss weight (0: style only)")
     parser.add_argument("--weights", default="vgg16-hed", help="'vgg16-hed' (offline), 'imagenet' or a path")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if args.strategy not in ("auto", "default") or args.mixed_precision:
         # One image's pixels are the only variable: nothing to split across devices, and float16 pixels and Gram
         # matrices lose the style loss's small terms.
@@ -82,7 +86,7 @@ def main(argv=None):
             raise ConfigError(
                 f"The style image is the content image: there is no other style to transfer. Received: --style {path}"
             )
-    out = recipe_cli.start_run(args, "style_transfer")
+    out = cli.start_run(args, "style_transfer")
 
     import matplotlib
 
@@ -155,14 +159,10 @@ def main(argv=None):
         "steps": result.steps,
         "optimizer": args.optimizer,
     }
-    return recipe_cli.finish_run(out, metrics, ["final_loss", "style_loss_reduction", "seconds_per_step"],
+    return cli.finish_run(out, metrics, ["final_loss", "style_loss_reduction", "seconds_per_step"],
                                  "style_transfer")
 
 
-def cli():
-    """Entry point: runs ``main`` and returns the exit status (2 on a user error)."""
-    return recipe_cli.run(main)
-
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    sys.exit(cli.run(main))

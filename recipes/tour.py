@@ -167,12 +167,16 @@ def run_recipe(name, script, out, flags, timeout):
     return entry
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = cli.recipe_parser("tour", __doc__)
     parser.add_argument("--recipes", action="append", default=None, metavar="NAMES",
                         help="comma-separated recipe names or script paths (default: every recipe)")
     parser.add_argument("--timeout", type=float, default=900, help="seconds allowed per recipe (default: 900)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if args.timeout <= 0:
         raise ConfigError(f"--timeout must be > 0. Received: {args.timeout}")
     recipes = resolve_recipes(args.recipes)
@@ -316,14 +320,5 @@ def _e(text):
     return html.escape(str(text), quote=True)
 
 
-def cli_main(argv=None):
-    """Exit status: 0 when every recipe succeeded, 1 when one failed, 2 for a user error."""
-    outcome = {}
-    status = cli.run(lambda arguments: outcome.update(main(arguments)), argv)
-    if status == 0 and outcome["recipes_ok"] < outcome["recipes"]:
-        return 1
-    return status
-
-
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

@@ -590,9 +590,6 @@ def custom_mode(args, out):
     return cli.finish_run(out, metrics, ["test_accuracy", "unfrozen_layers", "seconds"], recipe="transfer_learning")
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

@@ -37,7 +37,7 @@ from dlkit.errors import ConfigError
 DEFAULT_PROBES = "king,war,music,church,german,comput,film,languag"  # head500 is stemmed text8
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = cli.recipe_parser("word2vec", __doc__)
     parser.add_argument("--corpus", default="head500", help="bundled name, file, folder or tfds:<name>")
     parser.add_argument("--architecture", choices=("skipgram", "cbow"), default="skipgram")
@@ -50,7 +50,11 @@ def main(argv=None):
     parser.add_argument("--alpha", type=cli.positive_float, default=0.025,
                         help="initial learning rate (default: 0.025)")
     parser.add_argument("--probes", default=DEFAULT_PROBES, help="comma-separated words to show neighbours of")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if args.strategy not in ("auto", "default") or args.mixed_precision:
         # Sparse scatter updates of one pair of tables: no replica merging, and float16 tables lose the small updates.
         raise ConfigError(
@@ -122,9 +126,6 @@ def main(argv=None):
     )
 
 
-def cli_main(argv=None):
-    return cli.run(main, argv)
-
 
 if __name__ == "__main__":
-    sys.exit(cli_main())
+    sys.exit(cli.run(main))

@@ -35,28 +35,28 @@ import time
 
 import numpy as np
 
-from dlkit import cli as runner
+from dlkit import cli
 from dlkit.errors import ConfigError
 
 RECIPE = "yolo_detection"
 
 
-def parse(argv):
-    parser = runner.recipe_parser(RECIPE, __doc__)
+def parse_args(argv=None):
+    parser = cli.recipe_parser(RECIPE, __doc__)
     parser.add_argument("--dataset", default="shapes", help="'shapes' (offline) or a TFDS detection set (voc/2007)")
-    parser.add_argument("--image-size", type=runner.image_size, default=None,
+    parser.add_argument("--image-size", type=cli.image_size, default=None,
                         help="square input side, a multiple of 32 (shapes: 64, TFDS: 416)")
-    parser.add_argument("--num-anchors", type=runner.positive_int, default=None,
+    parser.add_argument("--num-anchors", type=cli.positive_int, default=None,
                         help="k of the k-means anchors (default 5, quick 3)")
-    parser.add_argument("--train-images", type=runner.positive_int, default=None,
+    parser.add_argument("--train-images", type=cli.positive_int, default=None,
                         help="training images (shapes default 6000)")
-    parser.add_argument("--test-images", type=runner.positive_int, default=None,
+    parser.add_argument("--test-images", type=cli.positive_int, default=None,
                         help="test images (shapes default 1000)")
     parser.add_argument("--backbone", default="tiny_darknet", help="'tiny_darknet' or a dlkit.models name")
-    parser.add_argument("--learning-rate", type=runner.positive_float, default=1e-2)
-    parser.add_argument("--score-threshold", type=runner.fraction, default=0.01, help="scores kept for mAP")
-    parser.add_argument("--draw-threshold", type=runner.fraction, default=0.3, help="scores drawn in detections.png")
-    parser.add_argument("--iou-threshold", type=runner.fraction, default=0.45, help="NMS IoU threshold")
+    parser.add_argument("--learning-rate", type=cli.positive_float, default=1e-2)
+    parser.add_argument("--score-threshold", type=cli.fraction, default=0.01, help="scores kept for mAP")
+    parser.add_argument("--draw-threshold", type=cli.fraction, default=0.3, help="scores drawn in detections.png")
+    parser.add_argument("--iou-threshold", type=cli.fraction, default=0.45, help="NMS IoU threshold")
     return parser.parse_args(argv)
 
 
@@ -81,7 +81,7 @@ def settings(args):
 
 
 def main(argv=None):
-    args = parse(argv)
+    args = parse_args(argv)
     config = settings(args)
     from dlkit.data import TFDS_NAME
 
@@ -90,7 +90,7 @@ def main(argv=None):
             "--dataset takes 'shapes' or a TFDS detection set (voc/2007, with --data-dir); a folder of images and "
             f"boxes is not a format this recipe reads. Received: --dataset {args.dataset}"
         )
-    out = runner.start_run(args, RECIPE)
+    out = cli.start_run(args, RECIPE)
 
     import tensorflow as tf
 
@@ -123,7 +123,7 @@ def main(argv=None):
             if args.backbone == "tiny_darknet" else None,
         )
     grid = tuple(model.output_shape[1:3])
-    runner.write_json(out / "anchors.json", {
+    cli.write_json(out / "anchors.json", {
         "anchors_relative_wh": anchors.tolist(),
         "anchors_grid_units_wh": (anchors * np.array([grid[1], grid[0]])).tolist(),
         "grid": list(grid),
@@ -213,13 +213,9 @@ def main(argv=None):
         parameters=model.count_params(),
         dataset=args.dataset,
     )
-    return runner.finish_run(out, metrics, ["map50", "map50_95", "mean_anchor_iou", "train_seconds"], RECIPE)
+    return cli.finish_run(out, metrics, ["map50", "map50_95", "mean_anchor_iou", "train_seconds"], RECIPE)
 
-
-def cli():
-    """Console entry point: runs :func:`main` and returns the exit status (2 for a user error)."""
-    return runner.run(main)
 
 
 if __name__ == "__main__":
-    sys.exit(cli())
+    sys.exit(cli.run(main))

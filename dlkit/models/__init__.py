@@ -7,7 +7,7 @@ Importing this package registers every builder family below.
 
 from dlkit.models.registry import build, get, names, register  # noqa: F401
 from dlkit.models import lenet, mlp  # noqa: F401,E402  (registers the builders)
-from dlkit.models import alexnet, convolutional, inception, mobilenet, resnet, vgg  # noqa: F401,E402
+from dlkit.models import alexnet, convolutional, inception, mobilenet, resnet, small_cnn, vgg  # noqa: F401,E402
 from dlkit.models.lenet import lenet5  # noqa: F401,E402
 # The builder function `mlp` shadows its module name here, as users expect `from dlkit.models import mlp`.
 from dlkit.models.mlp import logistic_regression, mlp  # noqa: F401,E402,F811
@@ -22,4 +22,6 @@ from dlkit.models.mobilenet import mobilenet, mobilenet_v2  # noqa: F401,E402,F8
 from dlkit.models.resnet import (  # noqa: F401,E402
     conv_block, identity_block, resnet18, resnet34, resnet50, resnet101, resnet152,
 )
+# `small_cnn` is the builder here too.
+from dlkit.models.small_cnn import small_cnn  # noqa: F401,E402,F811
 from dlkit.models.vgg import vgg11, vgg13, vgg16, vgg19  # noqa: F401,E402

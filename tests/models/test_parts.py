@@ -6,7 +6,11 @@ import pytest
 import tensorflow as tf
 
 from dlkit.errors import ConfigError
-from dlkit.models.parts import LocalResponseNormalization, check_width_multiplier, scale_width
+from dlkit.models.parts import (
+    LocalResponseNormalization,
+    check_width_multiplier,
+    scale_width,
+)
 
 
 @pytest.mark.parametrize("depth_radius, bias, alpha, beta", [(2, 2.0, 1e-4, 0.75), (1, 1.0, 0.5, 0.5), (0, 1.0, 1.0, 1.0)])

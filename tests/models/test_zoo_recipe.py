@@ -1,18 +1,12 @@
 """recipes/classify.py trains a zoo model picked by name, with builder arguments from the command line."""
 
-import pathlib
-import sys
 
+import classify  # noqa: E402
 import keras
 import numpy as np
 
 from dlkit import data
 from dlkit.models import build
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import classify  # noqa: E402
 
 
 def test_classify_recipe_trains_a_zoo_model(tmp_path):

@@ -7,20 +7,12 @@ reload test compares with what ``keras.models.load_model`` gives back.
 """
 
 import dataclasses
-import importlib
 import pathlib
-import sys
 
+import harness
 import numpy as np
 import pytest
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-
-import harness  # noqa: E402
-from harness import QUICK_RUNS  # noqa: E402
-
+from harness import QUICK_RUNS
 
 
 @dataclasses.dataclass
@@ -43,7 +35,7 @@ def recipe_run(tmp_path_factory):
         if name in runs:
             return runs[name]
         recipe, argv = QUICK_RUNS[name]
-        module = importlib.import_module(recipe)
+        module = harness.load_recipe(recipe)
         out = tmp_path_factory.mktemp(name)
         saved = {}
         original = inference.save_model

@@ -1,19 +1,14 @@
 """recipes/char_language_model.py: the --quick run beats bzip2, samples, predicts and exports; bad corpora exit 2."""
 
 import json
-import pathlib
-import sys
 
+import char_language_model  # noqa: E402
+import harness
 import numpy as np
+import predict  # noqa: E402
 import pytest
 
 from dlkit import cli
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import char_language_model  # noqa: E402
-import predict  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +56,7 @@ def test_predict_samples_greedily_and_reproducibly(quick_run, tmp_path, capsys):
     assert greedy == text[len("the king "):]
     seeded = [predictor(["the "], length=60, temperature=1.0, seed=seed)[0]["text"] for seed in (3, 3, 4)]
     assert seeded[0] == seeded[1] != seeded[2]
-    status = predict.cli_main([str(out), "the king ", "--length", "30", "--out", str(tmp_path / "p")])
+    status = harness.run(predict, [str(out), "the king ", "--length", "30", "--out", str(tmp_path / "p")])
     lines = capsys.readouterr().out.strip().splitlines()
     assert status == 0 and lines[0].startswith("the king |") and len(lines[0]) == len("the king |") + 30
 

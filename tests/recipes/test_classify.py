@@ -1,16 +1,13 @@
 """recipes/classify.py: the --quick run and its user-error exits."""
 
 import json
-import pathlib
 import subprocess
 import sys
 
-import pytest
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
 import classify  # noqa: E402
+import harness
+import pytest
+from harness import RECIPES
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +52,7 @@ def test_model_args_reach_the_builder(tmp_path):
     ],
 )
 def test_user_errors_exit_2_with_one_line(argv, expected, tmp_path, capsys):
-    status = classify.cli_main([*argv, "--out", str(tmp_path)])
+    status = harness.run(classify, [*argv, "--out", str(tmp_path)])
     error = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert len(error) == 1 and error[0].startswith("error: ") and expected in error[0]

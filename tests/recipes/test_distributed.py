@@ -8,9 +8,9 @@ import socket
 import subprocess
 import sys
 
-import pytest
-
 import faults
+import harness
+import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
 pytestmark = pytest.mark.slow
@@ -52,7 +52,7 @@ def test_multiworker_trains_on_two_workers_like_one_process(recipe_run, tmp_path
 @pytest.fixture(scope="module")
 def strategy_runs(tmp_path_factory):
     work = tmp_path_factory.mktemp("strategies")
-    completed = subprocess.run([sys.executable, str(HERE / "strategies_check.py"), str(work / "result.json"),
+    completed = subprocess.run([sys.executable, str(harness.SUPPORT / "strategies_check.py"), str(work / "result.json"),
                                 str(work)], capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stderr[-3000:]
     return json.loads((work / "result.json").read_text())

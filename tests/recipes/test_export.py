@@ -6,17 +6,11 @@ detector with decoding and per-class NMS inside.
 """
 
 import json
-import pathlib
-import sys
 
 import numpy as np
+import predict  # noqa: E402
 import pytest
 from PIL import Image
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import predict  # noqa: E402
 
 from dlkit import inference  # noqa: E402
 from dlkit.inference.images import read_image  # noqa: E402

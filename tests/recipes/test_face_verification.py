@@ -1,15 +1,10 @@
 """recipes/face_verification.py: the --quick run on unseen glyph identities, its files, and user errors."""
 
 import json
-import pathlib
-import sys
-
-import pytest
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
 
 import face_verification  # noqa: E402
+import harness
+import pytest
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +64,7 @@ def test_the_saved_database_holds_the_enrolled_identities(quick_run):
      (["--pairs", "pairs.txt"], "--pairs needs --data lfw")],
 )
 def test_user_errors_exit_2_with_one_line(argv, expected, tmp_path, capsys):
-    status = face_verification.cli_main([*argv, "--out", str(tmp_path)])
+    status = harness.run(face_verification, [*argv, "--out", str(tmp_path)])
     error = capsys.readouterr().err.strip().splitlines()
     assert status == 2
     assert len(error) == 1 and error[0].startswith("error: ") and expected in error[0]

@@ -7,10 +7,9 @@ settings are the smallest that still train something.
 
 import json
 
+import faults
 import numpy as np
 import pytest
-
-import faults
 
 pytestmark = pytest.mark.slow
 

@@ -13,9 +13,9 @@ import pathlib
 import subprocess
 import sys
 
+import harness
 import numpy as np
 import pytest
-
 from harness import QUICK_RUNS
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -31,7 +31,7 @@ def reloaded(recipe_run, tmp_path_factory):
     environment.pop("DLKIT_REGISTER_ON_IMPORT", None)  # a plain user's process: registration on import
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(HERE.parents[1]), os.environ.get("PYTHONPATH")]))
     completed = subprocess.run(
-        [sys.executable, str(HERE / "reload_check.py"), str(result),
+        [sys.executable, str(harness.SUPPORT / "reload_check.py"), str(result),
          *(f"{name}={run.out}" for name, run in runs.items())],
         capture_output=True, text=True, timeout=600, env=environment,
     )

@@ -1,20 +1,14 @@
 """recipes/sequence_classification.py: names by language (vs an n-gram baseline), names in text (uni vs bi)."""
 
 import json
-import pathlib
-import sys
 
 import keras
 import numpy as np
 import pytest
+import sequence_classification  # noqa: E402
 
 from dlkit import cli
 from dlkit.sequence import CharVocabulary, WordVocabulary, tokenize
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import sequence_classification  # noqa: E402
 
 
 @pytest.fixture(scope="module")

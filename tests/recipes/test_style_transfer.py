@@ -1,17 +1,11 @@
 """Smoke test of recipes/style_transfer.py --quick and its exit status on a bad image."""
 
 import json
-import pathlib
-import sys
 
 import pytest
+import style_transfer  # noqa: E402
 
 from dlkit import cli
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import style_transfer  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -2,17 +2,13 @@
 
 import html.parser
 import json
-import pathlib
-import sys
 
+import harness
 import pytest
+import tour  # noqa: E402
+from harness import RECIPES
 
 from dlkit import cli
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import tour  # noqa: E402
 
 FAST = ("transfer_learning", "word2vec")
 
@@ -39,7 +35,7 @@ def tour_run(tmp_path_factory):
     broken.write_text('"""A recipe that crashes."""\nraise RuntimeError("this recipe is broken on purpose")\n')
     out = tmp_path_factory.mktemp("tour")
     selection = f"{FAST[0]},{broken},{FAST[1]}"  # the failure sits between the two: the tour must go on
-    status = tour.cli_main(["--recipes", selection, "--out", str(out)])
+    status = harness.run(tour, ["--recipes", selection, "--out", str(out)])
     return out, status
 
 
@@ -88,7 +84,7 @@ def test_every_recipe_script_is_on_the_tour():
 
 
 def test_unknown_recipe_exits_2_with_one_line(tmp_path, capsys):
-    status = tour.cli_main(["--recipes", "classify,nope", "--out", str(tmp_path / "tour")])
+    status = harness.run(tour, ["--recipes", "classify,nope", "--out", str(tmp_path / "tour")])
     error = capsys.readouterr().err.strip().splitlines()
     assert status == 2 and len(error) == 1
     assert error[0].startswith("error: --recipes: unknown recipe") and "'nope'" in error[0]

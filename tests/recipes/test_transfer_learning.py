@@ -1,22 +1,16 @@
 """recipes/transfer_learning.py: the two offline modes (--quick), your-data mode on TFDS mock data, user errors."""
 
 import json
-import pathlib
-import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
+import transfer_learning  # noqa: E402
 
 from dlkit import cli
 from dlkit.data import tfds_source
 from dlkit.models import pretrained
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import transfer_learning  # noqa: E402
 
 
 @pytest.fixture(scope="module")

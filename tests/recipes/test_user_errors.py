@@ -7,15 +7,12 @@ trained); a run that diverged leaves no metrics.json (nothing pretends it finish
 
 import importlib
 import pathlib
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from dlkit import cli
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "recipes"))
 
 TRAINING_RECIPES = ["classify", "transfer_learning", "multitask", "yolo_detection", "face_verification",
                     "style_transfer", "word2vec"]

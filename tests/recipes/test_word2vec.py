@@ -1,20 +1,14 @@
 """recipes/word2vec.py: the --quick run, its files, and a user-error exit."""
 
 import json
-import pathlib
-import sys
 
 import keras
 import numpy as np
 import pytest
+import word2vec  # noqa: E402
 from gensim.models import KeyedVectors
 
 from dlkit import cli
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
-sys.path.insert(0, str(RECIPES))
-
-import word2vec  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,18 +1,12 @@
 import json
-import pathlib
-import sys
 
 import keras
 import numpy as np
 import pytest
+import yolo_detection  # noqa: E402
 
 from dlkit import cli
 from dlkit.detection import yolo
-
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "recipes"))
-
-import yolo_detection  # noqa: E402
 
 
 @pytest.fixture(scope="module")

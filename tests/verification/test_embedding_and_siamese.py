@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from dlkit.errors import ConfigError
-from dlkit.verification import L2Normalize, PairDifference, embedding_model, siamese_classifier, small_convnet
+from dlkit.verification import (
+    L2Normalize,
+    PairDifference,
+    embedding_model,
+    siamese_classifier,
+    small_convnet,
+)
 
 
 def tiny_embedding(dim=8):

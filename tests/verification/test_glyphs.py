@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 
 from dlkit.errors import ConfigError
-from dlkit.verification import evaluate_verification, load_identities, make_pairs, pair_distances, split_identities
-from dlkit.verification import glyphs
+from dlkit.verification import (
+    evaluate_verification,
+    glyphs,
+    load_identities,
+    make_pairs,
+    pair_distances,
+    split_identities,
+)
 
 
 @pytest.fixture(scope="module")

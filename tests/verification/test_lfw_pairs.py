@@ -1,17 +1,14 @@
 """LFW from its own folder layout and the standard pairs protocol (pairs.txt), on small files made here."""
 
 import json
-import pathlib
-import sys
 
+import harness
 import numpy as np
 import pytest
 from PIL import Image
 
 from dlkit.errors import ConfigError, DatasetError
 from dlkit.verification import load_identities, pair_indices, protocol_split, read_pairs
-
-RECIPES = pathlib.Path(__file__).resolve().parents[2] / "recipes"
 
 #: person -> image count; the first four only train, the last four are named by PAIRS.
 PEOPLE = {"Ann_Lee": 5, "Bob_Ray": 4, "Cat_Fox": 4, "Dan_Oak": 4, "Eve_Moss": 3, "Fay_Lin": 2, "Gus_Tan": 1,
@@ -111,7 +108,6 @@ def test_pairs_map_to_the_named_images_and_unseen_people(lfw_home):
 
 
 def test_recipe_evaluates_on_the_pairs_file_folds(lfw_home, tmp_path):
-    sys.path.insert(0, str(RECIPES))
     import face_verification
 
     argv = ["--data", "lfw", "--data-dir", str(lfw_home), "--quick", "--epochs", "1", "--steps-per-epoch", "2",
@@ -122,6 +118,6 @@ def test_recipe_evaluates_on_the_pairs_file_folds(lfw_home, tmp_path):
     assert metrics["training_identities"] == 4 and metrics["unseen_identities"] == 4
     assert 0 <= metrics["verification_accuracy"] <= 1 and 0 <= metrics["siamese_verification_accuracy"] <= 1
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
-    assert face_verification.cli_main(["--pairs", str(lfw_home / "pairs.txt"), "--out", str(tmp_path / "x")]) == 2
+    assert harness.run(face_verification, ["--pairs", str(lfw_home / "pairs.txt"), "--out", str(tmp_path / "x")]) == 2
     missing = ["--data", "lfw", "--pairs", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "y")]
-    assert face_verification.cli_main(missing) == 2
+    assert harness.run(face_verification, missing) == 2

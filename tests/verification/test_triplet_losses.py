@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import triplet_reference as reference  # noqa: E402  (tests/verification is on sys.path under pytest)
 
 from dlkit.errors import ConfigError
 from dlkit.verification import (
@@ -13,10 +14,9 @@ from dlkit.verification import (
     MeanNegativeDistance,
     MeanPositiveDistance,
     TripletLoss,
+    mining,
     pairwise_distances,
 )
-from dlkit.verification import mining
-import triplet_reference as reference  # noqa: E402  (tests/verification is on sys.path under pytest)
 
 CASES = 300
 

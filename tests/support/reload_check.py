@@ -13,11 +13,13 @@ import json
 import pathlib
 import sys
 
-import dlkit  # noqa: F401  (registers every dlkit class; nothing else of dlkit is imported before loading)
 import keras
 import numpy as np
 
+import dlkit  # noqa: F401  (registers every dlkit class; nothing else of dlkit is imported before loading)
+
 HERE = pathlib.Path(__file__).resolve().parent
+# Run as a script in a fresh process: the harness (tests/) and the recipes are put on the path here.
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1] / "recipes"))
 

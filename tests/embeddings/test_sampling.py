@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from dlkit.embeddings import NegativeSampler, cbow_examples, make_dataset, skipgram_pairs
+from dlkit.embeddings import (
+    NegativeSampler,
+    cbow_examples,
+    make_dataset,
+    skipgram_pairs,
+)
 from dlkit.embeddings.sampling import _alias_tables, chunk_bounds, make_chunks
 from dlkit.errors import ConfigError
 

@@ -1,17 +1,11 @@
 """recipes/multitask.py (named *_recipe so it does not clash with tests/test_multitask.py): the multi-label and localization quick runs, their files, metrics and saved models."""
 
 import json
-import pathlib
-import sys
 
 import keras
+import multitask as recipe  # noqa: E402
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "recipes"))
-
-import multitask as recipe  # noqa: E402
-
 
 CLASSES = ("circle", "square", "triangle")
 

@@ -3,7 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from dlkit.detection.metrics import average_precision, evaluate_detections, mean_average_precision
+from dlkit.detection.metrics import (
+    average_precision,
+    evaluate_detections,
+    mean_average_precision,
+)
 
 TRUE = np.array([[[0.1, 0.1, 0.4, 0.4], [0.5, 0.5, 0.9, 0.9]]], np.float32)
 LABELS = np.array([[0, 0]])
