@@ -86,8 +86,8 @@ def compare(name, image_size, batch_size, classes, steps, rounds, warmup, jit_co
             wall[key].append(wall_rate)
             cpu[key].append(cpu_rate)
     return {
-        "parameters": ours.count_params(),
-        "same_parameters": ours.count_params() == theirs.count_params(),
+        "params": ours.count_params(),
+        "same_params": ours.count_params() == theirs.count_params(),
         "dlkit_images_per_second": round(statistics.median(wall["dlkit"]), 2),
         "keras_images_per_second": round(statistics.median(wall["keras"]), 2),
         "ratio": round(_geometric_mean_ratio(wall["dlkit"], wall["keras"]), 3),

@@ -197,7 +197,7 @@ def sampling_benchmark(settings):
     return {
         "corpus_characters": len(train_text),
         "vocabulary_size": vocabulary.size,
-        "parameters": model.count_params(),
+        "params": model.count_params(),
         "train_steps": settings["train_steps"],
         "train_seconds": round(train_seconds, 1),
         # Evidence that the model learned something: bits per character on held-out text vs bzip2's.
@@ -294,8 +294,8 @@ def compare_training(ours, theirs, batches, tokens, settings):
             wall[key].append(wall_rate)
             cpu[key].append(cpu_rate)
     return {
-        "parameters": ours.count_params(),
-        "same_parameters": ours.count_params() == theirs.count_params(),
+        "params": ours.count_params(),
+        "same_params": ours.count_params() == theirs.count_params(),
         "max_output_difference": difference,
         "jit_compile": bool(ours.jit_compile),  # compile()'s "auto": XLA on a GPU, not on a CPU
         "dlkit_tokens_per_second": round(statistics.median(wall["dlkit"])),

@@ -16,6 +16,7 @@ variable ``DLKIT_REGISTER_ON_IMPORT=0`` before importing dlkit and stays light;
 import os
 
 __version__ = "0.2.0"
+__all__ = ["__version__"]
 
 # Quiet TensorFlow's C++ start-up chatter unless the user asked for it (before TensorFlow is imported).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

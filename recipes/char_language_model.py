@@ -34,7 +34,7 @@ Writes into --out (default runs/char_language_model-<timestamp>):
     bits_per_char.png  held-out bits per character: the model against bzip2, xz and gzip
     surprise.png       a held-out passage, each character shaded by how surprised the model was
     curves.png, history.csv, config.json
-    metrics.json       test/dev bits per character, the compressors' figures, ratio to bzip2, chars/s, seconds
+    metrics.json       test/dev bits per character, the compressors' figures, ratio to bzip2, chars/s, train_seconds, total_seconds
 
 References: T. Mikolov et al., "Recurrent Neural Network Based Language Model", 2010; A. Graves,
 "Generating Sequences With Recurrent Neural Networks", 2013; A. Karpathy, "The Unreasonable
@@ -42,9 +42,7 @@ Effectiveness of Recurrent Neural Networks", 2015; R. Pascanu et al., "On the di
 recurrent neural networks", 2013 (gradient clipping).
 """
 
-import pathlib
 import sys
-import time
 
 import numpy as np
 
@@ -53,7 +51,6 @@ from dlkit.errors import ConfigError, DatasetError
 
 CELLS = ("lstm", "gru", "simple")
 TEMPERATURES = (0.0, 0.5, 0.8, 1.0)
-SPLIT = (0.9, 0.05, 0.05)
 #: Settings of the default run and of --quick (flags override them). --quick holds out the first 30,000
 #: characters of the held-out split (the compressors are measured on the same characters).
 DEFAULTS = {
@@ -96,60 +93,8 @@ def parse_args(argv=None):
     return args
 
 
-def read_text(corpus, seed):
-    """``(text, names)``: the corpus as one string; ``names`` is the list of names in names mode, else ``None``."""
-    if corpus == "names":
-        from dlkit.sequence.names import first_names
-
-        names = list(np.random.default_rng(seed).permutation(first_names()))
-        return None, names
-    if corpus == "head500":
-        from dlkit.embeddings.corpus import bundled_path
-
-        path = bundled_path("head500")
-    else:
-        path = pathlib.Path(corpus)
-        if not path.is_file():
-            raise DatasetError(f"Corpus not found: give head500, names or a text file. Received: --corpus {corpus}")
-    data = path.read_bytes()
-    if b"\x00" in data[:65536]:
-        raise DatasetError(f"The corpus is a binary file, not text. Received: --corpus {corpus}")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DatasetError(f"The corpus is not UTF-8 text ({error.reason} at byte {error.start}). "
-                           f"Received: --corpus {corpus}") from None
-    if not text.strip():
-        raise DatasetError(f"The corpus is empty. Received: --corpus {corpus}")
-    return text.replace("\r\n", "\n"), None
-
-
-def split_text(text, names, block=10_000):
-    """Train, dev and test text, no character in two of them.
-
-    Running text is cut into blocks of ``block`` characters; of every twenty
-    consecutive blocks, the 19th goes to dev and the 20th to the held-out test
-    (5% each), so all three parts sample the whole corpus rather than its last
-    articles only. Names are shuffled and split whole, one per line.
-    """
-    if names is not None:
-        ends = np.cumsum([int(round(share * len(names))) for share in SPLIT[:2]])
-        parts = names[:ends[0]], names[ends[0]:ends[1]], names[ends[1]:]
-        # One name per line; each split starts with a newline so the first name is predicted from "start of name".
-        return ["\n" + "\n".join(part) + "\n" for part in parts]
-    blocks = [text[start:start + block] for start in range(0, len(text), block)]
-    if len(blocks) < 20:  # a short text: cut in order, 90/5/5
-        ends = [int(len(text) * SPLIT[0]), int(len(text) * (SPLIT[0] + SPLIT[1]))]
-        return text[:ends[0]], text[ends[0]:ends[1]], text[ends[1]:]
-    parts = ["", "", ""]
-    for index, chunk in enumerate(blocks):
-        parts[{18: 1, 19: 2}.get(index % 20, 0)] += chunk
-    return tuple(parts)
-
-
 def main(argv=None):
     args = parse_args(argv)
-    started = time.perf_counter()
     names_mode = args.corpus == "names"
     settings = dict((NAMES_DEFAULTS if names_mode else DEFAULTS)[args.quick])
     units = args.units or settings["units"]
@@ -161,7 +106,9 @@ def main(argv=None):
     learning_rate = args.learning_rate or settings["learning_rate"]
 
     # Read and check the text before the run folder is made: a wrong corpus is one line, not a half-made run.
-    text, names = read_text(args.corpus, args.seed)
+    from dlkit.sequence.text import read_text_corpus, split_text
+
+    text, names = read_text_corpus(args.corpus, args.seed)
     train_text, dev_text, test_text = split_text(text, names)
     if max_chars is not None:
         train_text = train_text[:max_chars]
@@ -180,6 +127,7 @@ def main(argv=None):
     from dlkit.evaluation import plot_curves
     from dlkit.sequence import (CharVocabulary, bits_per_character, char_language_model,
                                 compressor_bits_per_character, language_model_batches)
+    from dlkit.sequence.plots import plot_bits_per_character, plot_surprise
 
     vocabulary = CharVocabulary.from_text(train_text)
     train_ids, dev_ids, test_ids = (vocabulary.encode(part) for part in (train_text, dev_text, test_text))
@@ -215,7 +163,7 @@ def main(argv=None):
     samples, novel = write_samples(out / "samples.txt", model, vocabulary, prompt, args, names)
     plot_curves({key: values for key, values in result.history.items() if "loss" in key}, out / "curves.png",
                 title=f"char {args.cell.upper()} {units}: cross-entropy per character (nats)")
-    plot_bits(out / "bits_per_char.png", test_bpc, compressors, args.corpus, len(test_text))
+    plot_bits_per_character(out / "bits_per_char.png", test_bpc, compressors, args.corpus, len(test_text))
     plot_surprise(out / "surprise.png", model, vocabulary, test_text[:480])
 
     metrics = {
@@ -229,16 +177,16 @@ def main(argv=None):
         "train_chars": len(train_ids),
         "test_chars": len(test_ids),
         "vocabulary_size": vocabulary.size,
-        "parameters": model.count_params(),
+        "params": model.count_params(),
         "epochs": epochs,
         "best_epoch": int(np.argmin(result.history["val_loss"])) + 1 if result.history.get("val_loss") else None,
         "train_chars_per_second": train_chars_per_second,
         "greedy_sample": samples[0.0][:80],
-        "seconds": time.perf_counter() - started,
+        "train_seconds": round(result.seconds, 2),
     }
     if novel is not None:
         metrics["novel_name_fraction"] = novel
-    return cli.finish_run(out, metrics, ["test_bits_per_char", "bzip2_bits_per_char", "ratio_to_bzip2", "seconds"],
+    return cli.finish_run(out, metrics, ["test_bits_per_char", "bzip2_bits_per_char", "ratio_to_bzip2", "train_seconds"],
                           "char_language_model")
 
 
@@ -278,52 +226,6 @@ def complete_lines(text):
     """The non-empty lines of ``text`` that a newline ends (a sample's last line may be cut short)."""
     return [line for line in text.split("\n")[:-1] if line]
 
-
-def plot_bits(path, model_bpc, compressors, corpus, characters):
-    """A bar chart: held-out bits per character of the model and of each compressor."""
-    from dlkit.evaluation import _pyplot
-
-    plt = _pyplot()
-    labels = ["this model", "bzip2 -9", "xz -9e", "gzip -9"]
-    values = [model_bpc, compressors["bzip2"], compressors["xz"], compressors["gzip"]]
-    figure, axis = plt.subplots(figsize=(6, 3.4))
-    bars = axis.barh(labels[::-1], values[::-1], color=["0.7", "0.7", "0.7", "tab:blue"])
-    for bar, value in zip(bars, values[::-1]):
-        axis.text(value + 0.03, bar.get_y() + bar.get_height() / 2, f"{value:.2f}", va="center")
-    axis.set_xlabel("bits per character (lower is better)")
-    axis.set_xlim(0, max(values) * 1.18)
-    axis.set_title(f"Held-out {corpus} text, {characters:,} characters")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
-def plot_surprise(path, model, vocabulary, text, per_line=80):
-    """``text`` with each character shaded by the model's surprise, ``-log2 p(character | text before it)``."""
-    from keras import ops
-
-    from dlkit.evaluation import _pyplot
-
-    ids = vocabulary.encode(text)
-    probabilities = np.asarray(ops.convert_to_numpy(model(ids[None, :-1], training=False)))[0]
-    bits = -np.log2(np.maximum(probabilities[np.arange(len(ids) - 1), ids[1:]], 1e-12))
-    plt = _pyplot()
-    rows = (len(text) - 1 + per_line - 1) // per_line
-    figure, axis = plt.subplots(figsize=(per_line * 0.13, 0.32 * rows + 0.9))
-    colors = plt.get_cmap("Reds")
-    for index, (char, surprise) in enumerate(zip(text[1:], bits)):
-        row, column = divmod(index, per_line)
-        axis.add_patch(plt.Rectangle((column, -row - 1), 1, 1, color=colors(min(surprise / 8.0, 1.0))))
-        axis.text(column + 0.5, -row - 0.5, "\u21b5" if char == "\n" else char, ha="center", va="center",
-                  family="monospace", fontsize=8)
-    axis.set_xlim(0, per_line)
-    axis.set_ylim(-rows, 0)
-    axis.axis("off")
-    axis.set_title(f"Surprise per character, -log2 p (white 0 bits, dark red 8+ bits); mean {bits.mean():.2f} "
-                   f"bits on this passage", fontsize=9)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 

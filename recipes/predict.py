@@ -119,8 +119,8 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     cli.write_json(out / "predictions.json", [_plain(record) for record in records], sort_keys=False)
     metrics = {"task": card["task"], "recipe": card.get("recipe"), "inputs": len(records),
-               "seconds": round(time.perf_counter() - started, 2)}
-    return cli.finish_run(out, metrics, ["task", "inputs", "seconds"], recipe="predict")
+               "total_seconds": round(time.perf_counter() - started, 2)}
+    return cli.finish_run(out, metrics, ["task", "inputs", "total_seconds"], recipe="predict")
 
 
 def default_out():

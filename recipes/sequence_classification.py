@@ -39,7 +39,6 @@ tagging), run.json, history.csv, curves.png, confusion_matrix.png, and
 """
 
 import sys
-import time
 
 from dlkit import cli
 
@@ -72,13 +71,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    started = time.perf_counter()
     out = cli.start_run(args, "sequence_classification")
     if args.task == "classify":
         metrics, headline = classify_names(args, out)
     else:
         metrics, headline = tag_names(args, out)
-    metrics["total_seconds"] = round(time.perf_counter() - started, 2)
     return cli.finish_run(out, metrics, headline, recipe="sequence_classification")
 
 
@@ -99,6 +96,7 @@ def classify_names(args, out):
 
     from dlkit import evaluation, inference, training
     from dlkit.sequence import CharVocabulary, names, sequence_classifier
+    from dlkit.sequence.plots import plot_mistakes
 
     epochs = args.epochs or (10 if args.quick else 30)
     batch_size = args.batch_size or 64
@@ -195,40 +193,6 @@ def classify_names(args, out):
                      "train_seconds"]
 
 
-def plot_mistakes(items, labels, probabilities, class_names, path, rows=24):
-    """A table of misclassified test names: the truth, the guess and its probability, the truth's probability."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    predicted = probabilities.argmax(axis=1)
-    wrong = np.flatnonzero(predicted != labels)
-    # The most confident mistakes first: the ones a person would most want to see.
-    wrong = wrong[np.argsort(-probabilities[wrong, predicted[wrong]])][:rows]
-    cells = [[items[i], class_names[labels[i]], class_names[predicted[i]], f"{probabilities[i, predicted[i]]:.2f}",
-              f"{probabilities[i, labels[i]]:.2f}"] for i in wrong]
-    figure, axis = plt.subplots(figsize=(7.5, 0.28 * (len(cells) + 2) + 0.6))
-    axis.axis("off")
-    if cells:
-        table = axis.table(cellText=cells, colLabels=["name", "true", "predicted", "p(predicted)", "p(true)"],
-                           loc="upper center", cellLoc="left", colLoc="left")
-        table.auto_set_font_size(False)
-        table.set_fontsize(9)
-        table.scale(1.0, 1.25)
-        for (row, column), cell in table.get_celld().items():
-            if row == 0:
-                cell.set_text_props(weight="bold")
-            elif column == 2:
-                cell.set_text_props(color="#c0392b")
-    axis.set_title(f"The {len(cells)} most confident mistakes on test names "
-                   f"({len(np.flatnonzero(predicted != labels))} of {len(labels)} wrong)", fontsize=10)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-
-
 # --------------------------------------------------------------------------- tag
 
 
@@ -238,6 +202,7 @@ def tag_names(args, out):
 
     from dlkit import evaluation, inference, training
     from dlkit.sequence import WordVocabulary, sequence_tagger, tagging
+    from dlkit.sequence.plots import plot_tagged_sentences
 
     epochs = args.epochs or (6 if args.quick else 20)
     batch_size = args.batch_size or 32
@@ -347,56 +312,6 @@ def predict_tags(model, sentences, batch_size):
     probabilities = model.predict(padded(sentences), batch_size=batch_size, verbose=0)
     return [probabilities[index, :len(ids)].argmax(axis=-1).astype(np.int32) for index, ids in enumerate(sentences)]
 
-
-def plot_tagged_sentences(sentences, truth, predictions, path, count=8, width=105):
-    """Test sentences as each tagger tagged them: names found in green, missed in red, wrong tags in red boxes."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    # Sentences where the two taggers disagree show the difference; short ones fit the picture.
-    order = [index for index in range(len(sentences)) if truth[index].any() and len(sentences[index]) <= 40
-             and not np.array_equal(predictions["unidirectional"]["test"][index],
-                                    predictions["bidirectional"]["test"][index])][:count]
-    lines = []  # (label, [(token, style)]) per wrapped line
-    for index in order:
-        for direction in ("unidirectional", "bidirectional"):
-            guess = predictions[direction]["test"][index]
-            tokens = []
-            for token, true_tag, tag in zip(sentences[index], truth[index], guess):
-                style = ("found" if true_tag and tag else "missed" if true_tag else "wrong" if tag else "plain")
-                tokens.append((token, style))
-            line, length, label = [], 0, direction[:3] + "."
-            for token, style in tokens:
-                if length + len(token) + 1 > width and line:
-                    lines.append((label, line))
-                    line, length, label = [], 0, ""
-                line.append((token, style))
-                length += len(token) + 1
-            lines.append((label, line))
-        lines.append(("", []))
-    height = 0.26 * max(len(lines), 1) + 0.9
-    figure = plt.figure(figsize=(11, height))
-    renderer = figure.canvas.get_renderer()
-    colors = {"found": ("#1e8449", "#d5f5e3"), "missed": ("#c0392b", None), "wrong": ("#c0392b", "#fadbd8"),
-              "plain": ("black", None)}
-    y = 1.0 - 0.45 / height
-    for label, line in lines:
-        figure.text(0.01, y, label, fontsize=8, family="monospace", color="grey", va="top")
-        x = 0.06
-        for token, style in line:
-            color, background = colors[style]
-            text = figure.text(x, y, token, fontsize=9, va="top", color=color,
-                               weight="bold" if style in ("found", "missed") else "normal",
-                               bbox={"facecolor": background, "edgecolor": "none", "pad": 1} if background else None)
-            x += (text.get_window_extent(renderer).width + 4) / figure.bbox.width
-        y -= 0.26 / height
-    figure.suptitle("Test sentences (unseen names): green = name found, red bold = name missed, "
-                    "red box = wrongly tagged PER", fontsize=9, y=1.0 - 0.1 / height)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 

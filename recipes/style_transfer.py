@@ -13,7 +13,7 @@ Commands::
 
 Writes ``stylized.png``, ``triptych.png`` (content | style | result), ``losses.png``
 and ``metrics.json`` (initial_loss, final_loss, style_loss_reduction, content_loss,
-seconds_per_step, size) into ``--out``, and what painting new photos the same way
+seconds_per_step, train_seconds, size) into ``--out``, and what painting new photos the same way
 needs: the style images (``style/``) and the settings (``run.json``)::
 
     python recipes/predict.py runs/style_transfer-... another_photo.jpg --out painted/
@@ -88,13 +88,9 @@ def main(argv=None):
             )
     out = cli.start_run(args, "style_transfer")
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from dlkit import inference
     from dlkit.errors import TrainingError
+    from dlkit.style.plots import plot_losses, plot_triptych
 
     size = args.size or (224 if args.quick else 512)
     steps = args.steps or (150 if args.quick else 300)
@@ -123,29 +119,8 @@ def main(argv=None):
     settings = dict(steps=steps, size=size, optimizer=args.optimizer, preserve_color=args.preserve_color,
                     style_blend=blend, weights=args.weights, seed=args.seed, **options)
     inference.write_run(out, "style_transfer", "style_transfer", style_images=style_files, settings=settings)
-    height = result.image.shape[0]
-    panels = [style.resize(content, (height, round(content.shape[1] * height / content.shape[0]))),
-              *[style.resize(item, (height, round(item.shape[1] * height / item.shape[0]))) for item in styles],
-              result.image]
-    gap = np.full((height, 4, 3), 255.0, "float32")
-    row = [panels[0]]
-    for panel in panels[1:]:
-        row += [gap, panel]
-    style.save_png(np.concatenate(row, axis=1), out / "triptych.png")
-
-    figure, axis = plt.subplots(figsize=(6, 3.5))
-    for name in ("total", "content", "style", "tv"):
-        values = np.asarray(result.log[name], dtype="float64")
-        # A log axis cannot show zeros (the content loss starts at 0 from init="content").
-        axis.plot(np.where(values > 0, values, np.nan), label=name)
-    axis.set_yscale("log")
-    axis.set_xlabel("step")
-    axis.set_ylabel("weighted loss")
-    axis.set_title(f"style transfer ({args.optimizer}, {size} px)")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(out / "losses.png", dpi=100)
-    plt.close(figure)
+    plot_triptych(content, styles, result.image, out / "triptych.png")
+    plot_losses(result.log, out / "losses.png", title=f"style transfer ({args.optimizer}, {size} px)")
 
     log = result.log
     metrics = {
@@ -155,6 +130,7 @@ def main(argv=None):
         "style_loss_reduction": 1.0 - log["style"][-1] / log["style"][0] if log["style"][0] > 0 else None,
         "content_loss": log["content"][-1],
         "seconds_per_step": result.seconds_per_step,
+        "train_seconds": round(result.seconds, 2),
         "size": size,
         "steps": result.steps,
         "optimizer": args.optimizer,

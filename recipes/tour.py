@@ -13,18 +13,16 @@ Commands::
 
 Writes into ``--out`` (default ``runs/tour-<timestamp>``): one folder per recipe
 (its own ``config.json``, ``metrics.json``, pictures, and ``stdout.log`` /
-``stderr.log``), ``summary.json`` (recipe -> status, seconds, headline metrics,
+``stderr.log``), ``summary.json`` (recipe -> status, total_seconds, headline metrics,
 pictures, error) and ``index.html``, a self-contained page (no scripts, no CDN;
 pictures by relative path) with one section per recipe. Open it in a browser.
 The exit status is 0 when every recipe succeeded, 1 otherwise.
 """
 
 import ast
-import html
 import json
 import os
 import pathlib
-import platform
 import re
 import subprocess
 import sys
@@ -35,7 +33,7 @@ import time
 if __name__ == "__main__":
     os.environ.setdefault("DLKIT_REGISTER_ON_IMPORT", "0")
 
-from dlkit import cli  # noqa: E402
+from dlkit import cli, report  # noqa: E402
 from dlkit.errors import ConfigError  # noqa: E402
 
 RECIPES = pathlib.Path(__file__).resolve().parent
@@ -45,7 +43,6 @@ ORDER = (
     "classify", "transfer_learning", "multitask", "yolo_detection", "face_verification", "style_transfer", "word2vec",
     "char_language_model", "sequence_classification",
 )
-LITERAL = re.compile(r"``(.+?)``")  # reStructuredText inline code in the recipes' docstrings
 SUMMARY_PREFIX = re.compile(r"^[\w.-]+: ")  # "classify: test_accuracy=0.97 ... -> runs/..."
 
 
@@ -153,7 +150,7 @@ def run_recipe(name, script, out, flags, timeout):
     (folder / "stderr.log").write_text(stderr)
     entry = {
         "status": status,
-        "seconds": round(seconds, 1),
+        "total_seconds": round(seconds, 1),
         "returncode": returncode,
         "command": " ".join(["python", _display_path(script), "--quick", *flags]),
         "description": describe(script),
@@ -190,101 +187,19 @@ def main(argv=None):
         entry = run_recipe(name, script, out, flags, args.timeout)
         summary[name] = entry
         detail = " ".join(f"{key}={cli.format_value(value)}" for key, value in entry["headline"].items())
-        print(f"[{number}/{len(recipes)}] {name} {entry['status']} in {entry['seconds']:.0f} s"
+        print(f"[{number}/{len(recipes)}] {name} {entry['status']} in {entry['total_seconds']:.0f} s"
               f"{': ' + detail if detail else ''}{': ' + entry['error'] if 'error' in entry else ''}", flush=True)
         cli.write_json(out / "summary.json", summary, sort_keys=False)  # in tour order; kept current
 
     total = time.perf_counter() - started
-    (out / "index.html").write_text(render_page(summary, total))
+    (out / "index.html").write_text(report.render_tour_page(summary, total))
     metrics = {
         "recipes": len(summary),
         "recipes_ok": sum(entry["status"] == "ok" for entry in summary.values()),
         "failed": ",".join(name for name, entry in summary.items() if entry["status"] != "ok") or "none",
-        "seconds": round(total, 1),
+        "total_seconds": round(total, 1),
     }
-    return cli.finish_run(out, metrics, ["recipes_ok", "recipes", "failed", "seconds"], recipe="tour")
-
-
-def render_page(summary, total_seconds):
-    """Returns ``index.html``: one section per recipe, headline table, pictures by relative path."""
-    ok = sum(entry["status"] == "ok" for entry in summary.values())
-    contents = "".join(
-        f'<li><a href="#{_e(name)}">{_e(name)}</a> <span class="{_e(entry["status"])}">{_e(entry["status"])}</span></li>'
-        for name, entry in summary.items()
-    )
-    sections = "".join(_section(name, entry) for name, entry in summary.items())
-    machine = f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores, Python {platform.python_version()}"
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>dlkit tour</title>
-<style>
-  body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0 auto; max-width: 1100px;
-         padding: 1.5rem; color: #1f2328; line-height: 1.45; }}
-  h1 {{ margin-bottom: .2rem; }}
-  h2 {{ border-bottom: 1px solid #d0d7de; padding-bottom: .3rem; margin-top: 2.2rem; }}
-  .lead {{ color: #57606a; margin-top: 0; }}
-  nav ul {{ display: flex; flex-wrap: wrap; gap: .4rem 1.2rem; list-style: none; padding: 0; }}
-  .ok, .failed, .timeout {{ font-size: .8rem; font-weight: 600; padding: .05rem .45rem; border-radius: .6rem; }}
-  .ok {{ background: #dafbe1; color: #116329; }}
-  .failed, .timeout {{ background: #ffebe9; color: #a40e26; }}
-  code, pre {{ font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: .85rem; }}
-  code {{ background: #f6f8fa; padding: .1rem .3rem; border-radius: .3rem; overflow-wrap: anywhere; }}
-  pre {{ background: #f6f8fa; padding: .8rem; border-radius: .4rem; white-space: pre-wrap; overflow-wrap: anywhere; }}
-  table {{ border-collapse: collapse; margin: .6rem 0; }}
-  td, th {{ border: 1px solid #d0d7de; padding: .25rem .7rem; text-align: left; }}
-  td.number {{ text-align: right; font-variant-numeric: tabular-nums; }}
-  .pictures {{ display: grid; grid-template-columns: repeat(auto-fill, minmax(320px, 1fr)); gap: 1rem; }}
-  figure {{ margin: 0; }}
-  figure img {{ width: 100%; height: auto; border: 1px solid #d0d7de; border-radius: .3rem; }}
-  figcaption {{ font-size: .8rem; color: #57606a; text-align: center; }}
-</style>
-</head>
-<body>
-<h1>dlkit tour</h1>
-<p class="lead">Every recipe in <code>--quick</code> mode: {ok} of {len(summary)} ok in {total_seconds:.0f} s
-on {_e(machine)}.</p>
-<nav><ul>{contents}</ul></nav>
-{sections}
-</body>
-</html>
-"""
-
-
-def _section(name, entry):
-    description = "".join(
-        f"<p>{_rst_to_html(paragraph)}</p>"
-        for paragraph in entry["description"].split("\n\n")
-        if paragraph
-    )
-    rows = "".join(
-        f'<tr><th>{_e(key)}</th><td class="number">{_e(cli.format_value(value))}</td></tr>'
-        for key, value in entry["headline"].items()
-    )
-    table = f"<table>{rows}</table>" if rows else ""
-    error = f"<pre>{_e(entry['error'])}</pre>" if "error" in entry else ""
-    figures = "".join(
-        f'<figure><a href="{_e(path)}"><img src="{_e(path)}" alt="{_e(path)}" loading="lazy"></a>'
-        f"<figcaption>{_e(pathlib.PurePosixPath(path).name)}</figcaption></figure>"
-        for path in entry["pictures"]
-    )
-    links = [f'<a href="{_e(entry["folder"])}/stdout.log">output</a>', f'<a href="{_e(entry["folder"])}/stderr.log">log</a>']
-    if entry["metrics_file"]:
-        links.insert(0, f'<a href="{_e(entry["metrics_file"])}">all metrics</a>')
-    return f"""
-<section id="{_e(name)}">
-<h2>{_e(name)} <span class="{_e(entry['status'])}">{_e(entry['status'])}</span></h2>
-{description}
-<p><code>{_e(entry['command'])}</code> &middot; {entry['seconds']:.0f} s &middot; {' &middot; '.join(links)}</p>
-{table}{error}
-<div class="pictures">{figures}</div>
-</section>"""
-
-
-def _rst_to_html(text):
-    return LITERAL.sub(r"<code>\1</code>", _e(text))
+    return cli.finish_run(out, metrics, ["recipes_ok", "recipes", "failed", "total_seconds"], recipe="tour")
 
 
 def _error_line(stderr, status, timeout):
@@ -314,10 +229,6 @@ def _display_path(script):
         return pathlib.Path(script).resolve().relative_to(ROOT).as_posix()
     except ValueError:
         return str(script)
-
-
-def _e(text):
-    return html.escape(str(text), quote=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import re
 
 from dlkit.errors import ConfigError, DatasetError
 
+__all__ = ["BUILTINS", "SPLITS", "DatasetInfo", "load", "normalize_size", "unknown_dataset_error"]
+
 #: Builtin offline sets: name -> "module:function" of a loader
 #: ``loader(split, **options) -> (dataset, DatasetInfo)``, imported lazily.
 BUILTINS = {

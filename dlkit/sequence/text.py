@@ -33,7 +33,7 @@ import tensorflow as tf
 from keras import ops
 
 from dlkit import files
-from dlkit.errors import ConfigError
+from dlkit.errors import ConfigError, DatasetError
 from dlkit.sequence.models import _check_integer
 
 PADDING_ID = 0
@@ -412,3 +412,71 @@ def compressor_bits_per_character(text):
         "gzip": len(zlib.compress(data, 9)),
     }
     return {name: 8.0 * size / len(text) for name, size in sizes.items()}
+
+
+#: Train, dev and test shares of :func:`split_text`.
+SPLIT = (0.9, 0.05, 0.05)
+
+
+def read_text_corpus(corpus, seed=0):
+    """Reads a language model's training text: ``head500``, ``names`` or a UTF-8 text file.
+
+    Args:
+        corpus: ``"head500"`` (gensim's bundled text8 excerpt), ``"names"``
+            (Faker's first names, shuffled with ``seed``) or a file path.
+        seed: the shuffle of the names.
+
+    Returns:
+        ``(text, names)``: the corpus as one string (``None`` in names mode) and
+        the list of names (``None`` otherwise).
+
+    Raises:
+        DatasetError: a missing, binary, non-UTF-8 or empty file.
+    """
+    if corpus == "names":
+        from dlkit.sequence.names import first_names
+
+        names = list(np.random.default_rng(seed).permutation(first_names()))
+        return None, names
+    if corpus == "head500":
+        from dlkit.embeddings.corpus import bundled_path
+
+        path = bundled_path("head500")
+    else:
+        path = pathlib.Path(corpus)
+        if not path.is_file():
+            raise DatasetError(f"Corpus not found: give head500, names or a text file. Received: --corpus {corpus}")
+    data = path.read_bytes()
+    if b"\x00" in data[:65536]:
+        raise DatasetError(f"The corpus is a binary file, not text. Received: --corpus {corpus}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"The corpus is not UTF-8 text ({error.reason} at byte {error.start}). "
+                           f"Received: --corpus {corpus}") from None
+    if not text.strip():
+        raise DatasetError(f"The corpus is empty. Received: --corpus {corpus}")
+    return text.replace("\r\n", "\n"), None
+
+
+def split_text(text, names=None, block=10_000, split=SPLIT):
+    """Train, dev and test text, no character in two of them.
+
+    Running text is cut into blocks of ``block`` characters; of every twenty
+    consecutive blocks, the 19th goes to dev and the 20th to the held-out test
+    (5% each with the default ``split``; ``split`` applies to names and short texts), so all three parts sample the whole corpus rather than its last
+    articles only. Names are shuffled and split whole, one per line.
+    """
+    if names is not None:
+        ends = np.cumsum([int(round(share * len(names))) for share in split[:2]])
+        parts = names[:ends[0]], names[ends[0]:ends[1]], names[ends[1]:]
+        # One name per line; each split starts with a newline so the first name is predicted from "start of name".
+        return ["\n" + "\n".join(part) + "\n" for part in parts]
+    blocks = [text[start:start + block] for start in range(0, len(text), block)]
+    if len(blocks) < 20:  # a short text: cut in order, 90/5/5
+        ends = [int(len(text) * split[0]), int(len(text) * (split[0] + split[1]))]
+        return text[:ends[0]], text[ends[0]:ends[1]], text[ends[1]:]
+    parts = ["", "", ""]
+    for index, chunk in enumerate(blocks):
+        parts[{18: 1, 19: 2}.get(index % 20, 0)] += chunk
+    return tuple(parts)

@@ -2,13 +2,11 @@
 
 import json
 
-import char_language_model  # noqa: E402
+import char_language_model
 import harness
 import numpy as np
-import predict  # noqa: E402
+import predict
 import pytest
-
-from dlkit import cli
 
 
 @pytest.fixture(scope="module")
@@ -89,11 +87,9 @@ def test_names_mode_invents_new_names(tmp_path):
 
 
 def _error(tmp_path, capsys, *argv):
-    status = cli.run(char_language_model.main, [*argv, "--out", str(tmp_path / "run")])
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert status == 2 and len(lines) == 1 and "Traceback" not in lines[0], lines
+    line = harness.assert_user_error(capsys, char_language_model, [*argv, "--out", tmp_path / "run"])
     assert not (tmp_path / "run").exists()  # refused before the run folder is made
-    return lines[0]
+    return line
 
 
 @pytest.mark.parametrize("content, message", [
@@ -113,14 +109,3 @@ def test_missing_corpus_and_unknown_cell_are_one_line(tmp_path, capsys):
     assert "Corpus not found" in _error(tmp_path, capsys, "--corpus", str(tmp_path / "missing.txt"))
     assert "--cell must be one of lstm, gru, simple" in _error(tmp_path, capsys, "--cell", "transformer")
     assert "--units" in _error(tmp_path, capsys, "--units", "0")
-
-
-def test_split_keeps_the_parts_apart():
-    text = "".join(chr(97 + index % 26) * 1000 for index in range(400))  # 400,000 characters
-    train, dev, test = char_language_model.split_text(text, None)
-    assert (len(train), len(dev), len(test)) == (360_000, 20_000, 20_000)
-    assert train + dev + test != text and sorted(train + dev + test) == sorted(text)
-    names = [f"n{index}" for index in range(100)]
-    parts = char_language_model.split_text(None, names)
-    seen = [set(part.split()) for part in parts]
-    assert [len(part) for part in seen] == [90, 5, 5] and not (seen[0] & seen[1] or seen[0] & seen[2])

@@ -1,13 +1,10 @@
 """recipes/classify.py: the --quick run and its user-error exits."""
 
 import json
-import subprocess
-import sys
 
-import classify  # noqa: E402
+import classify
 import harness
 import pytest
-from harness import RECIPES
 
 
 @pytest.fixture(scope="module")
@@ -52,19 +49,9 @@ def test_model_args_reach_the_builder(tmp_path):
     ],
 )
 def test_user_errors_exit_2_with_one_line(argv, expected, tmp_path, capsys):
-    status = harness.run(classify, [*argv, "--out", str(tmp_path)])
-    error = capsys.readouterr().err.strip().splitlines()
-    assert status == 2
-    assert len(error) == 1 and error[0].startswith("error: ") and expected in error[0]
+    harness.assert_user_error(capsys, classify, [*argv, "--out", tmp_path], expected)
 
 
 def test_bad_model_from_the_shell_has_no_traceback(tmp_path):
-    completed = subprocess.run(
-        [sys.executable, str(RECIPES / "classify.py"), "--model", "nope", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 2
-    assert "Traceback" not in completed.stderr
-    assert completed.stderr.strip().splitlines()[-1].startswith("error: Unknown model")
+    line = harness.assert_shell_error("classify", ["--model", "nope", "--out", tmp_path])
+    assert line.startswith("error: Unknown model")

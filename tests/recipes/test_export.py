@@ -8,12 +8,12 @@ detector with decoding and per-class NMS inside.
 import json
 
 import numpy as np
-import predict  # noqa: E402
+import predict
 import pytest
 from PIL import Image
 
-from dlkit import inference  # noqa: E402
-from dlkit.inference.images import read_image  # noqa: E402
+from dlkit import inference
+from dlkit.inference.images import read_image
 
 
 def export(run, directory, format):

@@ -11,7 +11,7 @@ import pathlib
 
 import harness
 import numpy as np
-import predict  # noqa: E402
+import predict
 import pytest
 from PIL import Image
 

@@ -2,12 +2,12 @@
 
 import json
 
+import harness
 import keras
 import numpy as np
 import pytest
-import sequence_classification  # noqa: E402
+import sequence_classification
 
-from dlkit import cli
 from dlkit.sequence import CharVocabulary, WordVocabulary, tokenize
 
 
@@ -95,6 +95,4 @@ def test_tagging_files_and_reload(tagging_run):
     (["--units", "0"], "--units"),
 ])
 def test_bad_flags_exit_2_with_one_line(tmp_path, capsys, argv, expected):
-    status = cli.run(sequence_classification.main, [*argv, "--out", str(tmp_path / "run")])
-    error = capsys.readouterr().err.strip().splitlines()
-    assert status == 2 and len(error) == 1 and expected in error[0] and "Traceback" not in error[0]
+    harness.assert_user_error(capsys, sequence_classification, [*argv, "--out", tmp_path / "run"], expected)

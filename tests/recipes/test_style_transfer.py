@@ -2,10 +2,9 @@
 
 import json
 
+import harness
 import pytest
-import style_transfer  # noqa: E402
-
-from dlkit import cli
+import style_transfer
 
 
 @pytest.fixture(scope="module")
@@ -27,8 +26,4 @@ def test_quick_run_writes_files_and_stylizes(quick_run):
 @pytest.mark.parametrize("content", ["missing.jpg", "bad.jpg"])
 def test_unreadable_or_missing_image_exits_2(tmp_path, capsys, content):
     (tmp_path / "bad.jpg").write_text("not an image")
-    status = cli.run(style_transfer.main, ["--content", str(tmp_path / content), "--out", str(tmp_path / "o")])
-    error = capsys.readouterr().err.strip()
-    assert status == 2
-    assert error.startswith("error: ") and "\n" not in error and "Traceback" not in error
-    assert content in error
+    harness.assert_user_error(capsys, style_transfer, ["--content", tmp_path / content, "--out", tmp_path / "o"], content)

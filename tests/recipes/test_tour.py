@@ -5,7 +5,7 @@ import json
 
 import harness
 import pytest
-import tour  # noqa: E402
+import tour
 from harness import RECIPES
 
 from dlkit import cli
@@ -47,7 +47,7 @@ def test_both_recipes_ok_and_the_failure_reported(tour_run):
     for name in FAST:
         entry = summary[name]
         assert entry["status"] == "ok" and entry["returncode"] == 0, entry
-        assert entry["headline"] and entry["seconds"] > 0 and entry["pictures"], entry
+        assert entry["headline"] and entry["total_seconds"] > 0 and entry["pictures"], entry
         recipe_metrics = json.loads((out / name / "metrics.json").read_text())
         assert all(recipe_metrics[key] == value for key, value in entry["headline"].items())
     assert summary["transfer_learning"]["headline"]["finetuned_accuracy"] > 0.8
@@ -84,14 +84,12 @@ def test_every_recipe_script_is_on_the_tour():
 
 
 def test_unknown_recipe_exits_2_with_one_line(tmp_path, capsys):
-    status = harness.run(tour, ["--recipes", "classify,nope", "--out", str(tmp_path / "tour")])
-    error = capsys.readouterr().err.strip().splitlines()
-    assert status == 2 and len(error) == 1
-    assert error[0].startswith("error: --recipes: unknown recipe") and "'nope'" in error[0]
+    line = harness.assert_user_error(capsys, tour, ["--recipes", "classify,nope", "--out", tmp_path / "tour"], "'nope'")
+    assert line.startswith("error: --recipes: unknown recipe")
 
 
 def test_summary_line_parsing_takes_values_from_metrics_json(tmp_path):
-    cli.write_json(tmp_path / "metrics.json", {"map50": 0.73456789, "seconds": 12.5, "note": "a b"})
-    stdout = "epoch 1\nyolo_detection: map50=0.7346 seconds=12.5 -> runs/x\n"
-    assert tour.headline_metrics(stdout, tmp_path) == {"map50": 0.73456789, "seconds": 12.5}
+    cli.write_json(tmp_path / "metrics.json", {"map50": 0.73456789, "train_seconds": 12.5, "note": "a b"})
+    stdout = "epoch 1\nyolo_detection: map50=0.7346 train_seconds=12.5 -> runs/x\n"
+    assert tour.headline_metrics(stdout, tmp_path) == {"map50": 0.73456789, "train_seconds": 12.5}
     assert tour.headline_metrics("no summary here\n", tmp_path) == {}

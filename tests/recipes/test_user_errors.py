@@ -5,9 +5,9 @@ checks stderr, the exit status and the run folder: a mistake in a flag or an inp
 trained); a run that diverged leaves no metrics.json (nothing pretends it finished).
 """
 
-import importlib
 import pathlib
 
+import harness
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,20 +16,6 @@ from dlkit import cli
 
 TRAINING_RECIPES = ["classify", "transfer_learning", "multitask", "yolo_detection", "face_verification",
                     "style_transfer", "word2vec"]
-
-
-def run(recipe, argv, capsys):
-    module = importlib.import_module(recipe)
-    status = cli.run(module.main, argv)
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
-    return status, lines
-
-
-def assert_one_line(status, lines, expected):
-    errors = [line for line in lines if line.startswith("error:")]
-    assert status == 2, lines
-    assert len(errors) == 1 and expected in errors[0], lines
-    assert "Traceback" not in "\n".join(lines)
 
 
 def assert_nothing_trained(out):
@@ -56,10 +42,10 @@ def images(tmp_path_factory):
 def test_out_that_is_a_file_or_cannot_be_written(recipe, tmp_path, capsys):
     existing = tmp_path / "a_file"
     existing.write_text("not a folder")
-    assert_one_line(*run(recipe, ["--quick", "--out", str(existing)], capsys), "--out must be a folder")
-    assert_one_line(*run(recipe, ["--quick", "--out", str(existing / "run")], capsys), "Cannot write into --out")
+    harness.assert_user_error(capsys, recipe, ["--quick", "--out", str(existing)], "--out must be a folder")
+    harness.assert_user_error(capsys, recipe, ["--quick", "--out", str(existing / "run")], "Cannot write into --out")
     # Nothing can be created under /proc, whoever runs the tests (a read-only folder does not stop root).
-    assert_one_line(*run(recipe, ["--quick", "--out", "/proc/dlkit-test-run"], capsys), "Cannot write into --out")
+    harness.assert_user_error(capsys, recipe, ["--quick", "--out", "/proc/dlkit-test-run"], "Cannot write into --out")
 
 
 CASES = {
@@ -103,7 +89,7 @@ def test_user_mistakes_exit_2_with_one_line_before_training(case, images, tmp_pa
                "CHELSEA": chelsea}
     argv = [replace.get(value, value) for value in argv]
     out = tmp_path / "run"
-    assert_one_line(*run(recipe, [*argv, "--out", str(out)], capsys), expected)
+    harness.assert_user_error(capsys, recipe, [*argv, "--out", out], expected)
     assert_nothing_trained(out)
 
 
@@ -121,7 +107,7 @@ DIVERGED = {
 def test_a_diverged_run_exits_2_without_metrics(case, tmp_path, capsys):
     recipe, argv, expected = DIVERGED[case]
     out = tmp_path / "run"
-    assert_one_line(*run(recipe, [*argv, "--out", str(out)], capsys), expected)
+    harness.assert_user_error(capsys, recipe, [*argv, "--out", out], expected)
     assert not (out / "metrics.json").exists()
 
 
@@ -130,7 +116,7 @@ def test_a_collapsed_face_embedding_exits_2_and_keeps_its_backup(tmp_path, capsy
     # Learning rate 1e6 maps every face to one point; the t-SNE picture used to segfault on it (exit 139).
     out = tmp_path / "run"
     argv = ["--quick", "--epochs", "2", "--steps-per-epoch", "3", "--learning-rate", "1e6", "--out", str(out)]
-    assert_one_line(*run("face_verification", argv, capsys), "The embedding collapsed")
+    harness.assert_user_error(capsys, "face_verification", argv, "The embedding collapsed")
     assert not (out / "metrics.json").exists()
     assert (out / "training" / "backup" / "state.json").exists()  # rerun with a lower rate needs a new --out
 
@@ -143,7 +129,7 @@ def test_resuming_with_other_flags_is_refused_before_anything_runs(tmp_path, cap
     cli.start_run(classify.parse_args(["--quick", "--out", str(out)]), "classify")
     (out / "backup").mkdir()
     (out / "backup" / "state.json").write_text('{"epoch": 3, "weights": "epoch_0003.weights.h5", "settings": {}}')
-    status, lines = run("classify", ["--quick", "--learning-rate", "0.01", "--out", str(out)], capsys)
-    assert_one_line(status, lines, "holds an interrupted run started with --learning-rate 0.002")
-    assert lines[-1].endswith("Received: --learning-rate 0.01")
+    line = harness.assert_user_error(capsys, classify, ["--quick", "--learning-rate", "0.01", "--out", out],
+                                     "holds an interrupted run started with --learning-rate 0.002")
+    assert line.endswith("Received: --learning-rate 0.01")
     assert_nothing_trained(out)

@@ -2,13 +2,12 @@
 
 import json
 
+import harness
 import keras
 import numpy as np
 import pytest
-import word2vec  # noqa: E402
+import word2vec
 from gensim.models import KeyedVectors
-
-from dlkit import cli
 
 
 @pytest.fixture(scope="module")
@@ -46,13 +45,10 @@ def test_quick_run_files_agree(quick_run):
 
 
 def test_bad_corpus_exits_2_with_one_line(tmp_path, capsys):
-    status = cli.run(word2vec.main, ["--corpus", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "run")])
-    error = capsys.readouterr().err.strip().splitlines()
-    assert status == 2 and len(error) == 1
-    assert error[0].startswith("error: Corpus not found") and "Traceback" not in error[0]
+    line = harness.assert_user_error(capsys, word2vec, ["--corpus", tmp_path / "missing.txt", "--out", tmp_path / "run"])
+    assert line.startswith("error: Corpus not found")
 
 
 def test_rare_words_only_exits_2(tmp_path, capsys):
     (tmp_path / "tiny.txt").write_text("one two three\n")
-    status = cli.run(word2vec.main, ["--corpus", str(tmp_path / "tiny.txt"), "--out", str(tmp_path / "run")])
-    assert status == 2 and "min_count=5" in capsys.readouterr().err
+    harness.assert_user_error(capsys, word2vec, ["--corpus", tmp_path / "tiny.txt", "--out", tmp_path / "run"], "min_count=5")

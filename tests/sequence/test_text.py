@@ -13,6 +13,7 @@ from dlkit.sequence import (
     language_model,
     language_model_batches,
 )
+from dlkit.sequence.text import split_text
 
 ENGLISH = (
     "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "
@@ -115,3 +116,14 @@ def test_compressors_on_news_text():
     figures = compressor_bits_per_character(text)
     # Measured 2.98 / 3.18 / 3.32: English news compresses to about 3 bits a character, bzip2 best.
     assert 2.0 < figures["bzip2"] < 3.5 and figures["bzip2"] < figures["gzip"] < 4.0
+
+
+def test_split_keeps_the_parts_apart():
+    text = "".join(chr(97 + index % 26) * 1000 for index in range(400))  # 400,000 characters
+    train, dev, test = split_text(text, None)
+    assert (len(train), len(dev), len(test)) == (360_000, 20_000, 20_000)
+    assert train + dev + test != text and sorted(train + dev + test) == sorted(text)
+    names = [f"n{index}" for index in range(100)]
+    parts = split_text(None, names)
+    seen = [set(part.split()) for part in parts]
+    assert [len(part) for part in seen] == [90, 5, 5] and not (seen[0] & seen[1] or seen[0] & seen[2])

@@ -145,11 +145,12 @@ def char_language_model_headline(folder, models):
     import char_language_model as recipe
 
     from dlkit.sequence import CharVocabulary, bits_per_character
+    from dlkit.sequence.text import read_text_corpus, split_text
 
     args = config_of(folder)
     settings = (recipe.NAMES_DEFAULTS if args.corpus == "names" else recipe.DEFAULTS)[args.quick]
-    text, names = recipe.read_text(args.corpus, args.seed)
-    test_text = recipe.split_text(text, names)[2][:args.test_chars or settings["test_chars"]]
+    text, names = read_text_corpus(args.corpus, args.seed)
+    test_text = split_text(text, names)[2][:args.test_chars or settings["test_chars"]]
     vocabulary = CharVocabulary.load(folder / "vocabulary.json")
     return {"test_bits_per_char": bits_per_character(models["model.keras"], vocabulary.encode(test_text))}
 
