@@ -92,29 +92,26 @@ def main(argv=None):
         )
     out = cli.start_run(args, RECIPE)
 
-    import tensorflow as tf
+    from dlkit import detection, inference, training
 
-    from dlkit import inference, training
-    from dlkit.detection import anchors as anchor_utils
-    from dlkit.detection import data, draw, yolo
-    from dlkit.detection.metrics import evaluate_detections
-    from dlkit.detection.serving import serving_detector
-
-    size = config["image_size"]
-    # 1. Data: unbatched (image, {"boxes", "labels"}) examples, rel_xyxy, padded with -1.
-    common = dict(image_size=size, batch_size=None, seed=args.seed, data_dir=args.data_dir)
-    train, info = data.load(args.dataset, "train", num_images=config["train_images"], **common)
-    test, _ = data.load(args.dataset, "test", num_images=config["test_images"], shuffle=False, **common)
-    train_arrays = data.collect(train, images=False)
+    size, batch_size = config["image_size"], config["batch_size"]
+    # 1. Data: unbatched (image, {"boxes", "labels"}) training examples, rel_xyxy, padded with -1; the test split
+    #    in batches.
+    common = {"image_size": size, "seed": args.seed, "data_dir": args.data_dir}
+    train, info = detection.data.load(args.dataset, "train", num_images=config["train_images"], batch_size=None,
+                                      **common)
+    test, _ = detection.data.load(args.dataset, "test", num_images=config["test_images"], batch_size=batch_size,
+                                  shuffle=False, **common)
+    train_arrays = detection.collect(train, images=False)
 
     # 2. Anchors: k-means (1 - IoU) on the training boxes' sizes.
-    sizes = anchor_utils.box_sizes(train_arrays["boxes"])
-    anchors, mean_anchor_iou = anchor_utils.kmeans_anchors(sizes, config["num_anchors"], seed=args.seed)
+    sizes = detection.box_sizes(train_arrays["boxes"])
+    anchors, mean_anchor_iou = detection.kmeans_anchors(sizes, config["num_anchors"], seed=args.seed)
 
-    # 3. The detector and its targets, built where it trains: in the strategy's scope, in float16 under mixed
-    #    precision (the head stays float32).
+    # 3. The detector, built where it trains: in the strategy's scope, in float16 under mixed precision (the head
+    #    stays float32).
     with training.build_scope(args.strategy, args.mixed_precision) as strategy:
-        model = yolo.yolo_detector(
+        model = detection.yolo_detector(
             backbone=args.backbone,
             input_size=(size, size),
             anchors=anchors,
@@ -131,22 +128,9 @@ def main(argv=None):
         "bounding_box_format": "rel_xyxy",
     })
 
-    def flip(image, target):
-        # Random horizontal flip: x -> 1 - x for real boxes, padding stays -1.
-        boxes = target["boxes"]
-        flipped = tf.stack([1.0 - boxes[:, 2], boxes[:, 1], 1.0 - boxes[:, 0], boxes[:, 3]], axis=-1)
-        flipped = tf.where(boxes < 0, boxes, flipped)
-        coin = tf.random.uniform(()) < 0.5
-        return (tf.where(coin, tf.image.flip_left_right(image), image),
-                {"boxes": tf.where(coin, flipped, boxes), "labels": target["labels"]})
-
-    def to_targets(images, target):
-        return images, yolo.encode_targets(target["boxes"], target["labels"], grid, anchors, info.num_classes)
-
-    batch_size = config["batch_size"]
-    train_batches = (train.map(flip, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size)
-                     .map(to_targets, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
-    loss = yolo.YoloLoss(anchors)
+    # 4. Training: random horizontal flips, batches, YOLO targets encoded for the head's grid and anchors.
+    train_batches = detection.training_batches(train, batch_size=batch_size, grid_size=grid, anchors=anchors,
+                                               num_classes=info.num_classes)
     result = training.fit(
         model,
         train_batches,
@@ -155,7 +139,7 @@ def main(argv=None):
         learning_rate=args.learning_rate,
         schedule="cosine",
         warmup_steps=0,
-        loss=loss,
+        loss=detection.YoloLoss(anchors),
         metrics=(),
         out=out,
         keep_backup=True,  # until metrics.json exists: a rerun after a kill skips to the evaluation
@@ -165,34 +149,34 @@ def main(argv=None):
     )
     model = result.model
 
-    # 4. The detector as it serves (pixels in, NMS inside, pixel boxes out), evaluated on held-out images.
-    serving = serving_detector(model, anchors, iou_threshold=args.iou_threshold,
-                               score_threshold=args.score_threshold, max_detections=100)
-    test_arrays = data.collect(test.batch(64))
+    # 5. The detector as it serves (pixels in, NMS inside, pixel boxes out), evaluated on held-out images.
+    serving = detection.serving_detector(model, anchors, iou_threshold=args.iou_threshold,
+                                         score_threshold=args.score_threshold, max_detections=100)
+    test_arrays = detection.collect(test)
     pixels = test_arrays["images"] * 255.0
     serving.predict(pixels[:batch_size], verbose=0)  # warm-up
     start = time.perf_counter()
     detections = serving.predict(pixels, batch_size=batch_size, verbose=0)
     inference_ms = 1000.0 * (time.perf_counter() - start) / len(pixels)
     detections["boxes"] = np.where(detections["boxes"] >= 0, detections["boxes"] / size, -1.0)  # rel_xyxy
-    metrics = evaluate_detections(
+    metrics = detection.evaluate_detections(
         test_arrays["boxes"], test_arrays["labels"], detections["boxes"], detections["classes"],
         detections["scores"], info.num_classes, class_names=info.class_names,
     )
 
-    # 5. Artifacts: the picture, the model.
-    shown = min(8, len(test_arrays["images"]))
-    keep = detections["scores"][:shown] >= args.draw_threshold
-    draw.plot_detections(
+    # 6. Artifacts: the picture, the model.
+    shown = slice(0, 8)
+    detection.plot_detections(
         out / "detections.png",
-        test_arrays["images"][:shown],
-        np.where(keep[..., None], detections["boxes"][:shown], -1.0),
-        np.where(keep, detections["classes"][:shown], -1),
-        detections["scores"][:shown],
-        test_arrays["boxes"][:shown],
-        test_arrays["labels"][:shown],
+        test_arrays["images"][shown],
+        detections["boxes"][shown],
+        detections["classes"][shown],
+        detections["scores"][shown],
+        test_arrays["boxes"][shown],
+        test_arrays["labels"][shown],
         class_names=info.class_names,
         title=f"{args.dataset}: mAP@0.5 {metrics['map50']:.3f} (coloured: predicted, dashed: true)",
+        min_score=args.draw_threshold,
     )
     inference.save_model(serving, out / "model.keras")
     inference.write_run(out, "detection", RECIPE, model="model.keras", class_names=info.class_names,
@@ -210,11 +194,10 @@ def main(argv=None):
         epochs=result.epochs_run + result.initial_epoch,
         final_loss=result.history["loss"][-1],
         train_seconds=result.seconds,
-        parameters=model.count_params(),
+        params=model.count_params(),
         dataset=args.dataset,
     )
     return cli.finish_run(out, metrics, ["map50", "map50_95", "mean_anchor_iou", "train_seconds"], RECIPE)
-
 
 
 if __name__ == "__main__":

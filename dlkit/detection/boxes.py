@@ -59,7 +59,7 @@ def is_padding(boxes):
 
 
 def _layout(name):
-    return name[4:] if name.startswith("rel_") else name
+    return name.removeprefix("rel_")
 
 
 def _to_xyxy(boxes, layout):
@@ -90,7 +90,7 @@ def _from_xyxy(x1, y1, x2, y2, layout):
     return ops.stack(parts, axis=-1)
 
 
-def convert_format(boxes, source, target, height=None, width=None):
+def convert_format(boxes, source, target, height=None, width=None, dtype="float32"):
     """Converts boxes between Keras's format names, keeping padding rows at -1.
 
     Args:
@@ -100,16 +100,17 @@ def convert_format(boxes, source, target, height=None, width=None):
         height: image height in pixels; needed when exactly one of ``source``
             and ``target`` is relative (``rel_*``).
         width: image width in pixels; same rule as ``height``.
+        dtype: the float type of the arithmetic and of the result.
 
     Returns:
-        Float32 tensor of shape ``(..., 4)`` in the ``target`` format.
+        Tensor of shape ``(..., 4)`` and type ``dtype`` in the ``target`` format.
 
     Raises:
         ConfigError: unknown format, a last axis other than 4, or a missing
             ``height``/``width``.
     """
     source, target = check_format(source), check_format(target)
-    boxes = ops.cast(ops.convert_to_tensor(boxes), "float32")
+    boxes = ops.cast(ops.convert_to_tensor(boxes), dtype)
     if boxes.shape[-1] != 4:
         raise ConfigError(f"Boxes must have a last axis of size 4. Received: shape={tuple(boxes.shape)}")
     if source == target:

@@ -9,11 +9,15 @@ relative ``yxyx`` and ``objects/label``; images are resized to ``image_size``
 without keeping the aspect ratio (relative boxes are unchanged by that), VOC's
 "difficult" objects are left out (the VOC protocol ignores them), and images
 with more than ``max_objects`` objects keep the first ``max_objects``.
+
+:func:`training_batches` turns such examples into what a YOLO detector trains
+on: randomly flipped, batched, with targets encoded for its head.
 """
 
 import numpy as np
 
 from dlkit.data import DatasetInfo
+from dlkit.detection.yolo import encode_targets
 from dlkit.errors import ConfigError, DatasetError
 
 TFDS_SPLITS = {"train": "train", "dev": "validation", "test": "test"}
@@ -72,13 +76,13 @@ def load_tfds_detection(name, split="train", *, image_size=416, batch_size=32, n
     except tfds.core.registered.DatasetNotFoundError as error:
         raise DatasetError(f"Unknown TFDS dataset. Received: dataset={name!r}") from error
     features = builder.info.features
-    objects = features["objects"] if "objects" in features else None
-    if objects is None or "bbox" not in objects.feature or "label" not in objects.feature:
+    fields = features["objects"].feature if "objects" in features else {}
+    if "bbox" not in fields or "label" not in fields:
         raise DatasetError(
             f"{name} is not a detection set (it needs objects/bbox and objects/label). Received: dataset={name!r}"
         )
     tfds_source.ensure_prepared(builder, name, data_dir)
-    class_names = list(objects.feature["label"].names)
+    class_names = list(fields["label"].names)
     dataset = builder.as_dataset(split=TFDS_SPLITS[split])
     if num_images is not None:
         dataset = dataset.take(num_images)
@@ -123,6 +127,48 @@ def load_tfds_detection(name, split="train", *, image_size=416, batch_size=32, n
         source="tfds",
     )
     return dataset, info
+
+
+def random_flip(image, target):
+    """Flips an ``(image, {"boxes", "labels"})`` example left-right with probability 1/2.
+
+    Relative boxes flip with the image (``x -> 1 - x``); padding rows stay -1.
+    """
+    import tensorflow as tf
+
+    boxes = target["boxes"]
+    flipped = tf.stack([1.0 - boxes[:, 2], boxes[:, 1], 1.0 - boxes[:, 0], boxes[:, 3]], axis=-1)
+    flipped = tf.where(boxes < 0, boxes, flipped)
+    coin = tf.random.uniform(()) < 0.5
+    return (tf.where(coin, tf.image.flip_left_right(image), image),
+            {"boxes": tf.where(coin, flipped, boxes), "labels": target["labels"]})
+
+
+def training_batches(dataset, *, batch_size, grid_size, anchors, num_classes, flip=True):
+    """Batches of ``(images, targets)`` for ``model.fit`` of a YOLO detector (Redmon & Farhadi, YOLO9000, 2017).
+
+    Args:
+        dataset: unbatched ``(image, {"boxes", "labels"})`` examples, ``rel_xyxy``
+            boxes padded with -1 (what :func:`load` gives with ``batch_size=None``).
+        batch_size: images per batch.
+        grid_size: the detector's output grid, an int or ``(grid_h, grid_w)``.
+        anchors: the detector's anchors, ``(A, 2)`` relative ``(width, height)``.
+        num_classes: ``C``.
+        flip: flip each image and its boxes left-right with probability 1/2 (:func:`random_flip`).
+
+    Returns:
+        A prefetched ``tf.data.Dataset`` of ``(images, targets)``; targets are
+        :func:`~dlkit.detection.yolo.encode_targets`'s ``(batch, grid_h, grid_w, A, 5 + C)``.
+    """
+    import tensorflow as tf
+
+    def to_targets(images, target):
+        return images, encode_targets(target["boxes"], target["labels"], grid_size, anchors, num_classes)
+
+    if flip:
+        dataset = dataset.map(random_flip, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.batch(batch_size).map(to_targets, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def collect(dataset, images=True, limit=None):

@@ -52,7 +52,7 @@ def draw_boxes(axes, image, boxes, labels, scores=None, class_names=None, boundi
         if scores is not None:
             name = class_names[int(label)] if class_names is not None else str(int(label))
             axes.text(x1, y1, f"{name} {float(scores[index]):.2f}", color="black", fontsize=6,
-                      va="bottom", ha="left", bbox=dict(facecolor=edge, edgecolor="none", pad=0.8, alpha=0.9))
+                      va="bottom", ha="left", bbox={"facecolor": edge, "edgecolor": "none", "pad": 0.8, "alpha": 0.9})
     axes.set_xlim(0, width)
     axes.set_ylim(height, 0)
     axes.set_xticks([])
@@ -60,7 +60,7 @@ def draw_boxes(axes, image, boxes, labels, scores=None, class_names=None, boundi
 
 
 def plot_detections(path, images, pred_boxes, pred_labels, pred_scores, true_boxes=None, true_labels=None,
-                    class_names=None, bounding_box_format="rel_xyxy", columns=4, title=None):
+                    class_names=None, bounding_box_format="rel_xyxy", columns=4, title=None, min_score=None):
     """Saves a grid of images with predicted boxes (coloured, labelled) and true boxes (white, dashed).
 
     Args:
@@ -75,12 +75,18 @@ def plot_detections(path, images, pred_boxes, pred_labels, pred_scores, true_box
         bounding_box_format: format of all boxes.
         columns: images per row.
         title: optional figure title.
+        min_score: if given, predictions scored below it are not drawn.
 
     Returns:
         The path written, as ``pathlib.Path``.
     """
-    from matplotlib import pyplot as plt  # the caller's backend: a notebook's inline figures keep working
+    # pyplot with the caller's backend: a notebook's inline figures keep working.
+    from matplotlib import pyplot as plt
 
+    if min_score is not None:
+        keep = np.asarray(pred_scores) >= min_score
+        pred_boxes = np.where(keep[..., None], pred_boxes, -1.0)
+        pred_labels = np.where(keep, pred_labels, -1)
     count = len(images)
     columns = max(1, min(columns, count))
     rows = max(1, -(-count // columns))

@@ -1,9 +1,15 @@
-"""Intersection over union: pairwise matrices, aligned pairs, generalized IoU.
+"""Intersection over union, the one box IoU of dlkit: pairwise matrices, aligned pairs, generalized IoU.
 
 All functions take ``bounding_box_format`` (Keras names, default ``rel_xyxy``)
-and are written in ``keras.ops``. Padding boxes (every coordinate negative)
-get IoU ``mask_value`` (0 by default) with everything. Zero-area boxes have
-IoU 0 with everything (no 0/0): the union is floored at a tiny epsilon.
+and are written in ``keras.ops``; they compute in float32 unless given another
+``dtype`` (mAP uses float64, the precision of pycocotools and the VOC devkit).
+Padding boxes (every coordinate negative) get IoU ``mask_value`` (0 by
+default) with everything. Zero-area boxes have IoU 0 with everything (no
+0/0): the union is floored at a tiny epsilon.
+
+Users: the YOLO loss, mAP (:mod:`dlkit.detection.metrics`) and the multitask
+localization metrics. Non-max suppression keeps its own threshold test (see
+``dlkit.detection.nms._overlaps`` for why).
 """
 
 from keras import ops
@@ -13,10 +19,10 @@ from dlkit.detection import boxes as box_utils
 EPSILON = 1e-9
 
 
-def _corners(boxes, bounding_box_format):
+def _corners(boxes, bounding_box_format, dtype):
     name = box_utils.check_format(bounding_box_format)
     target = "rel_xyxy" if name.startswith("rel_") else "xyxy"
-    corners = box_utils.convert_format(boxes, name, target)
+    corners = box_utils.convert_format(boxes, name, target, dtype=dtype)
     return corners, box_utils.is_padding(corners)
 
 
@@ -24,7 +30,7 @@ def _area(x1, y1, x2, y2):
     return ops.maximum(x2 - x1, 0.0) * ops.maximum(y2 - y1, 0.0)
 
 
-def compute_iou(boxes1, boxes2, bounding_box_format="rel_xyxy", mask_value=0.0):
+def compute_iou(boxes1, boxes2, bounding_box_format="rel_xyxy", mask_value=0.0, dtype="float32"):
     """Pairwise IoU matrix.
 
     Args:
@@ -32,12 +38,13 @@ def compute_iou(boxes1, boxes2, bounding_box_format="rel_xyxy", mask_value=0.0):
         boxes2: float tensor ``(..., M, 4)``; leading axes broadcast with ``boxes1``'s.
         bounding_box_format: format of both (a Keras name).
         mask_value: the IoU reported for any pair involving a padding box.
+        dtype: the float type of the arithmetic and of the result.
 
     Returns:
-        Float32 tensor ``(..., N, M)``.
+        Tensor ``(..., N, M)`` of type ``dtype``.
     """
-    corners1, padding1 = _corners(boxes1, bounding_box_format)
-    corners2, padding2 = _corners(boxes2, bounding_box_format)
+    corners1, padding1 = _corners(boxes1, bounding_box_format, dtype)
+    corners2, padding2 = _corners(boxes2, bounding_box_format, dtype)
     a = [part[..., :, None] for part in ops.unstack(corners1, 4, axis=-1)]
     b = [part[..., None, :] for part in ops.unstack(corners2, 4, axis=-1)]
     inter_w = ops.maximum(ops.minimum(a[2], b[2]) - ops.maximum(a[0], b[0]), 0.0)
@@ -66,8 +73,8 @@ def aligned_iou(boxes1, boxes2, bounding_box_format="rel_xyxy", mask_value=0.0):
 
 
 def _aligned_parts(boxes1, boxes2, bounding_box_format):
-    corners1, padding1 = _corners(boxes1, bounding_box_format)
-    corners2, padding2 = _corners(boxes2, bounding_box_format)
+    corners1, padding1 = _corners(boxes1, bounding_box_format, "float32")
+    corners2, padding2 = _corners(boxes2, bounding_box_format, "float32")
     a = ops.unstack(corners1, 4, axis=-1)
     b = ops.unstack(corners2, 4, axis=-1)
     inter_w = ops.maximum(ops.minimum(a[2], b[2]) - ops.maximum(a[0], b[0]), 0.0)

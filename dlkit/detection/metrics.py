@@ -23,21 +23,26 @@ and not counted towards ``max_detections_per_image``): a NaN has no rank.
 Inputs are padded arrays (boxes -1, labels -1) or lists of per-image arrays.
 """
 
-import numpy as np
 import keras
+import numpy as np
 from keras import ops
 
 from dlkit.detection import boxes as box_utils
+from dlkit.detection.iou import compute_iou
 from dlkit.errors import ConfigError
 
 METHODS = ("voc", "voc07", "coco")
 COCO_THRESHOLDS = tuple(np.round(np.linspace(0.5, 0.95, 10), 2))
 
 
+def _corners_format(bounding_box_format):
+    return "rel_xyxy" if box_utils.check_format(bounding_box_format).startswith("rel_") else "xyxy"
+
+
 def _per_image(boxes, labels, scores, bounding_box_format):
     """Lists of per-image NumPy arrays in corner format, padding (and predictions scored NaN) removed."""
     name = box_utils.check_format(bounding_box_format)
-    corners_format = "rel_xyxy" if name.startswith("rel_") else "xyxy"
+    corners_format = _corners_format(name)
     out = []
     for index in range(len(boxes)):
         image_boxes = np.asarray(boxes[index], dtype=np.float32).reshape(-1, 4)
@@ -62,19 +67,34 @@ def _per_image(boxes, labels, scores, bounding_box_format):
     return out
 
 
-def _iou(boxes1, boxes2):
-    """NumPy IoU matrix of corner boxes (float64)."""
-    if len(boxes1) == 0 or len(boxes2) == 0:
-        return np.zeros((len(boxes1), len(boxes2)))
-    a = boxes1[:, None, :].astype(np.float64)
-    b = boxes2[None, :, :].astype(np.float64)
-    inter = np.clip(np.minimum(a[..., 2], b[..., 2]) - np.maximum(a[..., 0], b[..., 0]), 0, None) * np.clip(
-        np.minimum(a[..., 3], b[..., 3]) - np.maximum(a[..., 1], b[..., 1]), 0, None
-    )
-    area_a = np.clip(a[..., 2] - a[..., 0], 0, None) * np.clip(a[..., 3] - a[..., 1], 0, None)
-    area_b = np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)
-    union = area_a + area_b - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+def _pairwise_iou(predictions, truths, corners_format, chunk=256):
+    """Per image, the float64 IoU matrix of its predicted boxes (rows) with its true boxes (columns).
+
+    One :func:`~dlkit.detection.iou.compute_iou` call per ``chunk`` images, on
+    boxes padded with -1 to a common length (padding was removed from the
+    inputs, so no real box is taken for padding). A box with a NaN coordinate
+    overlaps nothing: IoU 0.
+    """
+    out = []
+    for start in range(0, len(truths), chunk):
+        pred = [boxes for boxes, _, _ in predictions[start:start + chunk]]
+        true = [boxes for boxes, _, _ in truths[start:start + chunk]]
+        rows, columns = max(map(len, pred)), max(map(len, true))
+        if rows and columns:
+            iou = ops.convert_to_numpy(compute_iou(_pad(pred, rows), _pad(true, columns), corners_format,
+                                                   dtype="float64"))
+            iou = np.where(np.isnan(iou), 0.0, iou)
+        else:
+            iou = np.zeros((len(pred), rows, columns))
+        out.extend(iou[index, :len(p), :len(t)] for index, (p, t) in enumerate(zip(pred, true)))
+    return out
+
+
+def _pad(boxes, length):
+    padded = np.full((len(boxes), length, 4), -1.0)
+    for index, image_boxes in enumerate(boxes):
+        padded[index, :len(image_boxes)] = image_boxes
+    return padded
 
 
 def average_precision(recall, precision, interpolation="all_point"):
@@ -111,26 +131,24 @@ def average_precision(recall, precision, interpolation="all_point"):
     raise ConfigError(f"Unknown interpolation. Received: interpolation={interpolation!r}")
 
 
-def _class_ap(truths, predictions, class_id, iou_threshold, method, max_detections_per_image):
+def _class_ap(truths, predictions, overlaps, class_id, iou_threshold, method, max_detections_per_image):
     num_true = sum(int(np.sum(labels == class_id)) for _, labels, _ in truths)
     if num_true == 0:
         return np.nan
     records = []  # (score, image order, detection order, is true positive)
-    for image, ((true_boxes, true_labels, _), (pred_boxes, pred_labels, pred_scores)) in enumerate(
-        zip(truths, predictions)
+    for image, ((_, true_labels, _), (_, pred_labels, pred_scores), image_iou) in enumerate(
+        zip(truths, predictions, overlaps)
     ):
-        gt = true_boxes[true_labels == class_id]
-        mask = pred_labels == class_id
-        boxes, scores = pred_boxes[mask], pred_scores[mask]
+        scores = pred_scores[pred_labels == class_id]
         order = np.argsort(-scores, kind="mergesort")
         if method == "coco":
             order = order[:max_detections_per_image]
-        boxes, scores = boxes[order], scores[order]
-        iou = _iou(boxes, gt)
-        taken = np.zeros(len(gt), dtype=bool)
-        for rank in range(len(boxes)):
+        scores = scores[order]
+        iou = image_iou[pred_labels == class_id][order][:, true_labels == class_id]
+        taken = np.zeros(iou.shape[1], dtype=bool)
+        for rank in range(len(scores)):
             hit = False
-            if len(gt):
+            if len(taken):
                 if method == "coco":
                     candidates = np.where(~taken & (iou[rank] >= iou_threshold), iou[rank], -1.0)
                     # pycocotools takes the last true box of highest IoU (argmax takes the first).
@@ -187,9 +205,11 @@ def mean_average_precision(true_boxes, true_labels, pred_boxes, pred_labels, pre
         )
     truths = _per_image(true_boxes, true_labels, None, bounding_box_format)
     predictions = _per_image(pred_boxes, pred_labels, pred_scores, bounding_box_format)
-    per_class = np.array(
-        [_class_ap(truths, predictions, c, iou_threshold, method, max_detections_per_image) for c in range(num_classes)]
-    )
+    overlaps = _pairwise_iou(predictions, truths, _corners_format(bounding_box_format))
+    per_class = np.array([
+        _class_ap(truths, predictions, overlaps, c, iou_threshold, method, max_detections_per_image)
+        for c in range(num_classes)
+    ])
     observed = per_class[~np.isnan(per_class)]
     return (float(observed.mean()) if len(observed) else float("nan")), per_class
 

@@ -147,6 +147,13 @@ def _overlaps(first, second, iou_threshold):
     threshold >= 0, and no mask is needed. A box with a NaN coordinate has a
     NaN area (or a zero one, where min/max dropped the NaN), so its IoU is NaN
     or 0: never above the threshold, as in TF.
+
+    Why not :func:`dlkit.detection.iou.compute_iou`: NMS must decide exactly as
+    TF's kernel does, and ``compute_iou`` decides differently on purpose (a
+    flipped box has area 0 there, all-negative boxes are padding, the union is
+    floored at an epsilon). The corners and areas are also computed once per
+    block by :func:`_corners` and sliced per tile, and read with slices rather
+    than ``ops.unstack``, which tf2onnx cannot convert inside the loop (ONNX export).
     """
     ax1, ay1, ax2, ay2, a_area = [part[:, :, None] for part in first]
     bx1, by1, bx2, by2, b_area = [part[:, None, :] for part in second]

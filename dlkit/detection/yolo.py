@@ -18,8 +18,8 @@ A target row holds ``(x_offset, y_offset, log(w / pw), log(h / ph), 1,
 one-hot class)`` where the object is assigned, zeros elsewhere.
 """
 
-import numpy as np
 import keras
+import numpy as np
 from keras import layers, ops
 
 from dlkit.detection import boxes as box_utils
@@ -475,8 +475,8 @@ def detect(model, images, anchors, score_threshold=0.25, iou_threshold=0.45, max
             boxes, scores, iou_threshold=iou_threshold, score_threshold=score_threshold,
             max_detections=max_detections, implementation=implementation,
         )
-        for key in outputs:
-            outputs[key].append(ops.convert_to_numpy(result[key]))
+        for key, parts in outputs.items():
+            parts.append(ops.convert_to_numpy(result[key]))
     result = {key: np.concatenate(value, axis=0) for key, value in outputs.items()}
     result["boxes"] = np.asarray(ops.convert_to_numpy(
         box_utils.convert_format(result["boxes"], "rel_xyxy", bounding_box_format)))

@@ -36,6 +36,14 @@ def test_iou_matches_numpy_and_keras():
     np.testing.assert_allclose(np.asarray(aligned_iou(a[:5], b)), np.diag(brute_iou(a[:5], b)), atol=1e-6)
 
 
+def test_float64_iou_is_numpy_exact():
+    rng = np.random.default_rng(3)
+    a, b = random_boxes(rng, 9).astype(np.float64) * 640, random_boxes(rng, 6).astype(np.float64) * 640
+    ours = compute_iou(a, b, "xyxy", dtype="float64")
+    assert ours.dtype == "float64"
+    np.testing.assert_allclose(np.asarray(ours), brute_iou(a, b), rtol=1e-14, atol=0)
+
+
 def test_padding_masked_and_zero_area_safe():
     a = np.array([[0.1, 0.1, 0.4, 0.4], [-1, -1, -1, -1], [0.2, 0.2, 0.2, 0.2]], np.float32)
     result = np.asarray(compute_iou(a, a))
@@ -53,11 +61,10 @@ def test_giou_brute_force():
     iou = np.diag(brute_iou(a, b))
     enclosing = (np.maximum(a[:, 2], b[:, 2]) - np.minimum(a[:, 0], b[:, 0])) * (
         np.maximum(a[:, 3], b[:, 3]) - np.minimum(a[:, 1], b[:, 1]))
-    area = lambda x: (x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1])  # noqa: E731
-    union = area(a) + area(b) - iou * 0  # placeholder replaced below
+    areas = [(x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1]) for x in (a, b)]
     inter = np.maximum(0, np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])) * np.maximum(
         0, np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]))
-    union = area(a) + area(b) - inter
+    union = areas[0] + areas[1] - inter
     expected = iou - (enclosing - union) / enclosing
     np.testing.assert_allclose(np.asarray(generalized_iou(a, b)), expected, atol=1e-5)
 

@@ -116,6 +116,13 @@ def test_nan_scored_predictions_are_ignored(method):
     assert only_nan[0] == 0.0
 
 
+def test_a_prediction_with_a_nan_coordinate_overlaps_nothing():
+    nan_box = np.array([0.1, np.nan, 0.4, 0.4], np.float32)
+    pred = np.array([[nan_box, TRUE[0, 0], TRUE[0, 1]]], np.float32)
+    # Ranked first, the NaN box is a false positive and takes no true box: precision 1/2, 2/3 at recall 1/2, 1.
+    assert map50(pred, np.array([[0, 0, 0]]), np.array([[0.9, 0.8, 0.7]]))[0] == pytest.approx(2 / 3)
+
+
 def test_map_callback_evaluates_every_n_epochs_and_after_the_last():
     import keras
 

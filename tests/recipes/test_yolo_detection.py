@@ -1,11 +1,10 @@
 import json
 
+import harness
 import keras
 import numpy as np
 import pytest
-import yolo_detection  # noqa: E402
 
-from dlkit import cli
 from dlkit.detection import yolo
 
 
@@ -24,6 +23,7 @@ def test_quick_run_learns_and_writes_artifacts(run):
     assert 0 <= metrics["map50_95"] <= metrics["map50"]
     assert {"map50_per_class_circle", "map50_per_class_square", "map50_per_class_triangle"} <= set(metrics)
     assert 0.5 < metrics["mean_anchor_iou"] <= 1.0 and metrics["inference_ms_per_image"] > 0
+    assert metrics["params"] > 0 and "parameters" not in metrics
     assert json.loads((out / "metrics.json").read_text())["map50"] == metrics["map50"]
 
 
@@ -49,6 +49,4 @@ def test_saved_models_round_trip(run):
 
 
 def test_bad_input_exits_2(capsys, tmp_path):
-    status = cli.run(yolo_detection.main, ["--image-size", "50", "--out", str(tmp_path)])
-    error = capsys.readouterr().err.strip()
-    assert status == 2 and error.startswith("error:") and "Received: 50" in error and "\n" not in error
+    harness.assert_user_error(capsys, "yolo_detection", ["--image-size", "50", "--out", tmp_path], "Received: 50")
