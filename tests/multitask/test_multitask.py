@@ -1,5 +1,6 @@
 """Masked multi-task losses and metrics against NumPy/scikit-learn references; heads; save/load."""
 
+import harness
 import keras
 import numpy as np
 import pytest
@@ -168,8 +169,28 @@ def test_localization_metrics_and_box_iou():
     iou = multitask.LocalizationIoU()
     iou.update_state(truth, predicted)
     np.testing.assert_allclose(float(iou.result()), np.mean(brute), atol=0.01)
-    degenerate = multitask.box_iou(np.zeros((2, 4), np.float32), np.array([[0, 0, 0, 0], [0.1, 0.1, 0.2, 0.2]], np.float32))
-    np.testing.assert_array_equal(np.asarray(degenerate), [0, 0])
+    # Zero-area boxes give IoU 0, not NaN.
+    degenerate = np.zeros((2, 8), np.float32)
+    degenerate[:, 0] = 1
+    degenerate[1, 1:5] = [0.1, 0.1, 0.2, 0.2]
+    iou = multitask.LocalizationIoU()
+    iou.update_state(np.concatenate([degenerate[:1], degenerate[:1]]), degenerate)
+    assert float(iou.result()) == 0.0
+
+
+def test_localization_scores_equal_the_keras_metrics():
+    # The recipe's test-set scores and the head's training metrics are one computation (the detection IoU).
+    rng = np.random.default_rng(8)
+    truth, predicted = _localization_batch(rng, size=50)
+    predicted[:5, 1:5] = predicted[:5, [1, 2, 1, 2]]  # zero-area boxes give 0
+    points = rng.random((50, 6)).astype(np.float32)
+    scores = multitask.localization_scores(truth, predicted, points, points, image_size=32)
+    for name, metric in (("mean_iou", multitask.LocalizationIoU()),
+                         ("class_accuracy", multitask.LocalizationClassAccuracy())):
+        metric.update_state(truth, predicted)
+        np.testing.assert_allclose(scores[name], float(metric.result()), atol=1e-6)
+    assert scores["landmark_error_pixels"] == 0.0
+    np.testing.assert_allclose(scores["objectness_accuracy"], np.mean((predicted[:, 0] > 0.5) == (truth[:, 0] > 0.5)))
 
 
 def _trunk():
@@ -217,12 +238,7 @@ def test_build_multitask_outputs_losses_and_save_load_round_trip(tmp_path):
     assert outputs["object"].shape == (12, 8) and outputs["points"].shape == (12, 6)
     np.testing.assert_allclose(outputs["object"][:, 5:].sum(axis=1), 1, rtol=1e-5)
 
-    path = tmp_path / "multitask.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)
-    reloaded = loaded.predict(images, verbose=0)
-    for name in ALL_KINDS:
-        np.testing.assert_array_equal(reloaded[name], outputs[name])
+    loaded = harness.assert_round_trip(model, tmp_path / "multitask.keras", images)
     assert isinstance(loaded.loss["labels"], multitask.MaskedBinaryCrossentropy)
     before = model.evaluate(images, targets, verbose=0, return_dict=True)
     after = loaded.evaluate(images, targets, verbose=0, return_dict=True)

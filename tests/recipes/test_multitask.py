@@ -1,9 +1,9 @@
-"""recipes/multitask.py (named *_recipe so it does not clash with tests/test_multitask.py): the multi-label and localization quick runs, their files, metrics and saved models."""
+"""recipes/multitask.py: the multi-label and localization quick runs, their files, metrics and saved models."""
 
 import json
 
+import harness
 import keras
-import multitask as recipe  # noqa: E402
 import numpy as np
 import pytest
 
@@ -30,7 +30,11 @@ def test_multilabel_quick_learns_with_missing_labels_and_beats_the_parameter_cou
         assert (out / name).stat().st_size > 0, name
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert metrics["mean_auc"] >= 0.95
-    assert metrics["multitask_params"] < metrics["single_task_params"]
+    assert metrics["params"] < metrics["single_task_params"]
+    assert metrics["train_seconds"] == pytest.approx(
+        metrics["multitask_train_seconds"] + metrics["single_task_train_seconds"], abs=0.02
+    )
+    assert "seconds" not in metrics and metrics["total_seconds"] >= metrics["train_seconds"]
     assert abs(metrics["train_observed_fraction"] - 0.7) < 0.02
     for label in CLASSES:
         assert 0.5 < metrics[f"auc_{label}"] <= 1 and 0.5 < metrics[f"single_task_auc_{label}"] <= 1
@@ -56,17 +60,7 @@ def test_localization_quick_classifies_and_boxes(localization_run):
     assert metrics["mean_iou"] >= 0.6
     assert metrics["objectness_accuracy"] >= 0.9
     assert metrics["landmark_error_pixels"] < 4
-
-
-def test_numpy_iou_matches_the_keras_metric_function():
-    from dlkit.multitask import box_iou
-
-    rng = np.random.default_rng(0)
-    # Sorting (x, y) pairs along the point axis gives (x_min, y_min), (x_max, y_max).
-    first = np.sort(rng.random((50, 2, 2)), axis=1).reshape(50, 4).astype(np.float32)
-    second = np.sort(rng.random((50, 2, 2)), axis=1).reshape(50, 4).astype(np.float32)
-    second[:5] = second[:5, [0, 1, 0, 1]]  # zero-area boxes give 0
-    np.testing.assert_allclose(recipe.iou(first, second), np.asarray(box_iou(first, second)), atol=1e-6)
+    assert "seconds" not in metrics and 0 < metrics["train_seconds"] <= metrics["total_seconds"]
 
 
 @pytest.mark.parametrize(
@@ -77,8 +71,4 @@ def test_numpy_iou_matches_the_keras_metric_function():
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, argv, message):
-    from dlkit import cli
-
-    assert cli.run(recipe.main, argv + ["--out", str(tmp_path)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith("error: ") and message in error and "\n" not in error
+    harness.assert_user_error(capsys, "multitask", argv + ["--out", tmp_path], message)

@@ -79,25 +79,24 @@ def shapes_test(args, task):
 
 
 def multilabel_headline(folder, models):
-    import multitask
-    from sklearn.metrics import roc_auc_score
+    from dlkit.multitask import multilabel_scores
 
     classes, batches = shapes_test(config_of(folder), "multilabel")
     images = np.concatenate([images for images, _ in batches]) * 255.0
     labels = np.concatenate([labels for _, labels in batches])
     probabilities = models["model.keras"].predict(images, verbose=0)["labels"]
-    return {"mean_auc": multitask.multilabel_scores(labels, probabilities, classes, roc_auc_score)["mean_auc"]}
+    return {"mean_auc": multilabel_scores(labels, probabilities, classes)["mean_auc"]}
 
 
 def localization_headline(folder, models):
-    import multitask
+    from dlkit.multitask import localization_scores
 
     _, batches = shapes_test(config_of(folder), "localization")
     images = np.concatenate([images for images, _ in batches]) * 255.0
     truth = np.concatenate([target["localization"] for _, target in batches])
     landmarks = np.concatenate([target["landmarks"] for _, target in batches])
     predictions = models["model.keras"].predict(images, verbose=0)
-    scores = multitask.localization_scores(truth, predictions["localization"], landmarks, predictions["landmarks"], 32)
+    scores = localization_scores(truth, predictions["localization"], landmarks, predictions["landmarks"], 32)
     return {"class_accuracy": scores["class_accuracy"], "mean_iou": scores["mean_iou"]}
 
 
