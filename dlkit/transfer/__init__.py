@@ -2,13 +2,13 @@
 
 The path the Keras transfer-learning guide recommends, with its pitfalls handled:
 
-    from dlkit import data, transfer
+    from dlkit import transfer
 
-    train, info = data.load("path/to/photos", "train", image_size=160, channels=3, normalize=False)
-    model = transfer.build_classifier("mobilenet_v2", info.num_classes, weights="imagenet",
-                                      input_shape=(160, 160, 3))
-    result = transfer.fine_tune(model, train, head_epochs=5, fine_tune_epochs=5, fraction=0.3)
+    task = transfer.prepare_task("mobilenet_v2", "path/to/photos", 160, weights="imagenet")
+    result = transfer.fine_tune(task.model, task.train, task.dev, head_epochs=5, fine_tune_epochs=5, fraction=0.3)
 
+- :func:`prepare_task`: backbone, classifier and the train/dev/test splits of an
+  image folder or a TFDS set, at one image size, in one call.
 - :func:`build_classifier` / :func:`build_feature_extractor`: backbone by dlkit
   name, ``keras.applications`` name, saved ``.keras`` model or ``keras.Model``;
   its family's preprocessing built in; base called with ``training=False``.
@@ -16,22 +16,30 @@ The path the Keras transfer-learning guide recommends, with its pitfalls handled
 - :func:`fine_tune`: head first, then the top of the base at a lower rate.
 - :func:`extract_features` (``.npz`` cache), :func:`train_head`, :func:`attach_head`.
 - :class:`LayerwiseAdam` / :class:`LayerwiseSGD`: per-layer learning rates.
+- :mod:`dlkit.transfer.experiments` (the recipe's few-shot and linear-probe
+  comparisons) and :mod:`dlkit.transfer.plots` (their pictures).
 """
 
-from dlkit.transfer.backbones import (  # noqa: F401
+from dlkit.transfer import experiments, optimizers, plots
+from dlkit.transfer.backbones import (
     FeatureStandardization,
+    InferenceMode,
     backbone_choices,
     build_classifier,
     build_feature_extractor,
     cut_below_head,
-    InferenceMode,
     find_base,
     keras_application_names,
     load_backbone,
 )
-from dlkit.transfer.features import attach_head, extract_features, feature_head, train_head  # noqa: F401
-from dlkit.transfer.fine_tuning import FineTuneResult, fine_tune  # noqa: F401
-from dlkit.transfer.freezing import (  # noqa: F401
+from dlkit.transfer.features import (
+    attach_head,
+    extract_features,
+    feature_head,
+    train_head,
+)
+from dlkit.transfer.fine_tuning import FineTuneResult, fine_tune
+from dlkit.transfer.freezing import (
     TrainableReport,
     block_of,
     freeze,
@@ -39,6 +47,44 @@ from dlkit.transfer.freezing import (  # noqa: F401
     trainable_report,
     unfreeze,
 )
-from dlkit.transfer import optimizers  # noqa: F401,E402
-from dlkit.transfer.optimizers import LayerwiseAdam, LayerwiseSGD, layer_decay_multipliers  # noqa: F401
-from dlkit.transfer.preprocessing import BackbonePreprocessing, mode_for  # noqa: F401
+from dlkit.transfer.optimizers import (
+    LayerwiseAdam,
+    LayerwiseSGD,
+    layer_decay_multipliers,
+)
+from dlkit.transfer.preprocessing import BackbonePreprocessing, mode_for
+from dlkit.transfer.task import TransferTask, prepare_task
+
+__all__ = [
+    "BackbonePreprocessing",
+    "FeatureStandardization",
+    "FineTuneResult",
+    "InferenceMode",
+    "LayerwiseAdam",
+    "LayerwiseSGD",
+    "TrainableReport",
+    "TransferTask",
+    "attach_head",
+    "backbone_choices",
+    "block_of",
+    "build_classifier",
+    "build_feature_extractor",
+    "cut_below_head",
+    "experiments",
+    "extract_features",
+    "feature_head",
+    "find_base",
+    "fine_tune",
+    "freeze",
+    "keras_application_names",
+    "layer_decay_multipliers",
+    "load_backbone",
+    "mode_for",
+    "optimizers",
+    "plots",
+    "prepare_task",
+    "set_trainable",
+    "train_head",
+    "trainable_report",
+    "unfreeze",
+]

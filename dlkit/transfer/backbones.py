@@ -23,6 +23,7 @@ import keras
 
 from dlkit import weights as weights_module
 from dlkit.errors import ConfigError, WeightsError
+from dlkit.models.common import global_pool
 from dlkit.transfer.preprocessing import BackbonePreprocessing, check_mode, mode_for
 
 POOLINGS = ("avg", "max", "flatten")
@@ -59,24 +60,6 @@ def _unknown_backbone(backbone):
         f"Unknown backbone.{hint} Use a saved .keras model, a keras.Model, or one of: {', '.join(choices)}. "
         f"Received: backbone={backbone!r}"
     )
-
-
-def _imagenet_reachable(application, received):
-    """Fails fast when ``keras.applications`` would have to download ImageNet weights offline."""
-    from dlkit.models import pretrained
-
-    cache = pretrained.keras_cache_directory()
-    stem = application.lower()
-    if os.path.isdir(cache) and any(stem in entry.replace("_", "").lower() for entry in os.listdir(cache)):
-        return
-    reachable, reason = pretrained.host_reachable()
-    if not reachable:
-        raise WeightsError(
-            f"ImageNet weights for {application} are not in the Keras cache ({cache}) and the download host "
-            f"{pretrained.WEIGHTS_HOST[0]} cannot be reached ({reason}). Connect to the internet once, copy the "
-            f"file there, use the offline weights='{weights_module.VGG16_HED_NAME}' with backbone='vgg16', or pass "
-            f"weights=None or a weights file. {received}"
-        )
 
 
 def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None):
@@ -141,7 +124,13 @@ def load_backbone(backbone, weights=None, input_shape=(224, 224, 3), cut_at=None
     if weights == "imagenet":
         if channels != 3:
             raise WeightsError(f"ImageNet weights need 3 input channels. {received}, input_shape={shape}")
-        _imagenet_reachable(application, received)
+        weights_module.require_download(
+            weights_module.imagenet_cache_path(application),
+            what=f"ImageNet weights for {application}",
+            received=received,
+            hint=f"use the offline weights='{weights_module.VGG16_HED_NAME}' with backbone='vgg16', or pass "
+            "weights=None or a weights file",
+        )
         try:
             base = build(include_top=False, weights="imagenet", input_shape=shape)
         except Exception as error:  # URL, hash and shape errors all mean "no weights"
@@ -223,8 +212,10 @@ def _saved_mode(model):
     return mode_for(model.name)
 
 
-def _head_input(backbone, weights, input_shape, cut_at, preprocessing, inference_mode=True):
+def _head_input(backbone, weights, input_shape, cut_at, preprocessing, pooling, inference_mode=True):
     """Input -> preprocessing -> base(training=False); returns ``(inputs, features, base)``."""
+    if pooling not in POOLINGS:
+        raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}. Received: pooling={pooling!r}")
     input_shape = tuple(input_shape)
     if len(input_shape) != 3 or input_shape[-1] not in (1, 3):
         raise ConfigError(f"input_shape must be (height, width, 1 or 3). Received: input_shape={input_shape}")
@@ -250,16 +241,11 @@ def _head_input(backbone, weights, input_shape, cut_at, preprocessing, inference
     return inputs, x, base
 
 
-def _pool(x, pooling):
+def _pooled(x, pooling):
+    """Feature maps pooled by :func:`dlkit.models.common.global_pool`, or flattened; other features unchanged."""
     if len(x.shape) != 4:
         return x
-    if pooling == "avg":
-        return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    if pooling == "max":
-        return keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-    if pooling == "flatten":
-        return keras.layers.Flatten(name="flatten")(x)
-    raise ConfigError(f"pooling must be one of {', '.join(POOLINGS)}. Received: pooling={pooling!r}")
+    return keras.layers.Flatten(name="flatten")(x) if pooling == "flatten" else global_pool(x, pooling)
 
 
 def build_feature_extractor(
@@ -273,9 +259,9 @@ def build_feature_extractor(
     Returns:
         A ``keras.Model`` giving ``(batch, features)``.
     """
-    inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing)
+    inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing, pooling)
     set_trainable(base, False)
-    outputs = _pool(x, pooling)
+    outputs = _pooled(x, pooling)
     return keras.Model(inputs, outputs, name=name or f"{base.name}_features")
 
 
@@ -342,9 +328,9 @@ def build_classifier(
         raise ConfigError(f"num_classes must be >= 1. Received: num_classes={num_classes}")
     if not 0 <= dropout < 1:
         raise ConfigError(f"dropout must be in [0, 1). Received: dropout={dropout}")
-    inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing, inference_mode)
+    inputs, x, base = _head_input(backbone, weights, input_shape, cut_at, preprocessing, pooling, inference_mode)
     set_trainable(base, not freeze)
-    x = _pool(x, pooling)
+    x = _pooled(x, pooling)
     if standardize and len(x.shape) == 2:
         x = FeatureStandardization(name="head_standardization")(x)
     if dropout:

@@ -27,8 +27,11 @@ from dlkit import training
 from dlkit.errors import ConfigError
 from dlkit.transfer.backbones import InferenceMode, find_base
 from dlkit.transfer.freezing import freeze, unfreeze
-from dlkit.transfer.optimizers import LayerwiseAdam, LayerwiseSGD, layer_decay_multipliers
-
+from dlkit.transfer.optimizers import (
+    LayerwiseAdam,
+    LayerwiseSGD,
+    layer_decay_multipliers,
+)
 
 #: Phase 1's floor of optimizer steps (see the module docstring).
 HEAD_STEPS = 200

@@ -14,7 +14,7 @@ import re
 import keras
 
 from dlkit.errors import ConfigError
-from dlkit.transfer.backbones import find_base, set_trainable  # noqa: F401  (re-exported)
+from dlkit.transfer.backbones import find_base, set_trainable
 
 HEAD_BLOCK = "head"
 BLOCK_PATTERN = re.compile(r"^(.*?block_?\d+[a-z]?)")

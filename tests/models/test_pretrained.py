@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from keras.src.utils import file_utils
 
+from dlkit import weights
 from dlkit.errors import WeightsError
-from dlkit.models import inception, pretrained, resnet, vgg
+from dlkit.models import inception, resnet, vgg
 from dlkit.models.alexnet import alexnet_tiny
 from dlkit.models.mobilenet import mobilenet, mobilenet_v2
 
@@ -32,7 +33,7 @@ def _closed_port():
 def offline(monkeypatch, tmp_path):
     """An empty Keras cache and an unreachable download host."""
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(pretrained, "WEIGHTS_HOST", ("127.0.0.1", _closed_port()))
+    monkeypatch.setattr(weights, "WEIGHTS_HOST", ("127.0.0.1", _closed_port()))
     return tmp_path / "keras" / "models"
 
 
@@ -52,10 +53,10 @@ def _keras_file_name(monkeypatch, application, **kwargs):
 
 
 CASES = [
-    ("VGG16", vgg.vgg16, dict(include_top=False, input_shape=(32, 32, 3))),
-    ("ResNet50", resnet.resnet50, dict(include_top=False, input_shape=(32, 32, 3))),
-    ("MobileNet", mobilenet, dict(include_top=True, input_shape=(128, 128, 3))),
-    ("MobileNetV2", mobilenet_v2, dict(include_top=False, input_shape=(96, 96, 3))),
+    ("VGG16", vgg.vgg16, {"include_top": False, "input_shape": (32, 32, 3)}),
+    ("ResNet50", resnet.resnet50, {"include_top": False, "input_shape": (32, 32, 3)}),
+    ("MobileNet", mobilenet, {"include_top": True, "input_shape": (128, 128, 3)}),
+    ("MobileNetV2", mobilenet_v2, {"include_top": False, "input_shape": (96, 96, 3)}),
 ]
 
 
@@ -65,7 +66,7 @@ def test_imagenet_weights_come_from_the_keras_cache_file_and_are_copied_by_name(
 ):
     file_name = _keras_file_name(monkeypatch, application, **kwargs)
     monkeypatch.setenv("KERAS_HOME", str(offline.parent))
-    monkeypatch.setattr(pretrained, "WEIGHTS_HOST", ("127.0.0.1", _closed_port()))
+    monkeypatch.setattr(weights, "WEIGHTS_HOST", ("127.0.0.1", _closed_port()))
     offline.mkdir(parents=True)
     (offline / file_name).write_bytes(b"")  # found in the cache: no network check, Keras is asked directly
     original = getattr(keras.applications, application)
@@ -88,6 +89,14 @@ def test_imagenet_weights_come_from_the_keras_cache_file_and_are_copied_by_name(
     for layer in copied:
         for ours, theirs in zip(layer.get_weights(), sources[0].get_layer(layer.name).get_weights()):
             np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("name, application", [("vgg16", "VGG16"), ("vgg19", "VGG19"), ("resnet50", "ResNet50")])
+def test_the_weights_table_names_the_files_keras_applications_asks_for(monkeypatch, name, application):
+    entry = weights.keras_weight_file(name, include_top=False)
+    assert entry.application == application and entry.origin.endswith("/" + entry.file_name)
+    assert entry.file_name == _keras_file_name(monkeypatch, application, include_top=False, input_shape=(32, 32, 3))
+    assert weights.keras_weight_file(name, include_top=True).file_name == entry.file_name.replace("_notop", "")
 
 
 def test_offline_imagenet_fails_fast_with_a_clear_error(monkeypatch, offline):

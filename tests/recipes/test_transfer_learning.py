@@ -2,15 +2,15 @@
 
 import json
 
+import harness
 import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
-import transfer_learning  # noqa: E402
+import transfer_learning
 
-from dlkit import cli
+from dlkit import weights
 from dlkit.data import tfds_source
-from dlkit.models import pretrained
 
 
 @pytest.fixture(scope="module")
@@ -98,23 +98,11 @@ def test_your_data_mode_on_tfds_mock_data(monkeypatch, tmp_path):
 
 def test_imagenet_weights_offline_exit_2_with_one_line(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(pretrained, "host_reachable", lambda *args, **kwargs: (False, "OSError: offline (test)"))
-    argv = [
-        "--backbone",
-        "mobilenet_v2",
-        "--weights",
-        "imagenet",
-        "--dataset",
-        "tf_flowers",
-        "--image-size",
-        "96",
-        "--out",
-        str(tmp_path / "run"),
-    ]
-    assert cli.run(transfer_learning.main, argv) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith("error: ImageNet weights for mobilenet_v2") and "cannot be reached" in error
-    assert "\n" not in error and "Traceback" not in error
+    monkeypatch.setattr(weights, "host_reachable", lambda *args, **kwargs: (False, "OSError: offline (test)"))
+    argv = ["--backbone", "mobilenet_v2", "--weights", "imagenet", "--dataset", "tf_flowers", "--image-size", "96",
+            "--out", tmp_path / "run"]
+    error = harness.assert_user_error(capsys, transfer_learning, argv, "cannot be reached")
+    assert error.startswith("error: ImageNet weights for mobilenet_v2") and "Traceback" not in error
 
 
 @pytest.mark.parametrize(
@@ -127,6 +115,4 @@ def test_imagenet_weights_offline_exit_2_with_one_line(monkeypatch, tmp_path, ca
     ],
 )
 def test_user_errors_exit_2(argv, expected, tmp_path, capsys):
-    assert cli.run(transfer_learning.main, [*argv, "--out", str(tmp_path)]) == 2
-    error = capsys.readouterr().err.strip()
-    assert expected in error and "\n" not in error
+    harness.assert_user_error(capsys, transfer_learning, [*argv, "--out", tmp_path], expected)

@@ -6,7 +6,6 @@ import pytest
 
 from dlkit import transfer, weights
 from dlkit.errors import ConfigError, WeightsError
-from dlkit.models import pretrained
 
 
 def small_saved_cnn(path):
@@ -113,7 +112,7 @@ def test_offline_vgg16_weights_load_into_all_13_conv_layers():
 @pytest.mark.parametrize("backbone", ["mobilenet_v2", "DenseNet121"])
 def test_imagenet_offline_fails_fast_and_clearly(monkeypatch, tmp_path, backbone):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))  # an empty Keras cache
-    monkeypatch.setattr(pretrained, "host_reachable", lambda *args, **kwargs: (False, "OSError: offline (test)"))
+    monkeypatch.setattr(weights, "host_reachable", lambda *args, **kwargs: (False, "OSError: offline (test)"))
     # Keras's own download would retry for minutes; the check must stop before any download starts.
     monkeypatch.setattr(keras.utils, "get_file", lambda *args, **kwargs: pytest.fail("a download was attempted"))
     with pytest.raises(WeightsError) as error:
