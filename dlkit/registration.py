@@ -23,7 +23,7 @@ MODULES = (
     "dlkit.detection.serving",
     "dlkit.detection.yolo",
     "dlkit.embeddings.model",
-    "dlkit.models.parts",
+    "dlkit.models.common",
     "dlkit.multitask.losses",
     "dlkit.multitask.metrics",
     "dlkit.sequence.cells",

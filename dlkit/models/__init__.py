@@ -3,25 +3,50 @@
 ``from dlkit.models import build, names`` then ``build("lenet5", num_classes=10)``;
 or import a builder directly: ``from dlkit.models import lenet5``.
 Importing this package registers every builder family below.
+
+The builders ``alexnet``, ``mlp``, ``mobilenet`` and ``small_cnn`` shadow their
+module names here, as users expect ``from dlkit.models import mlp``; import a
+family's blocks from its module (``from dlkit.models.mobilenet import
+depthwise_separable_block``).
 """
 
-from dlkit.models.registry import build, get, names, register  # noqa: F401
-from dlkit.models import lenet, mlp  # noqa: F401,E402  (registers the builders)
-from dlkit.models import alexnet, convolutional, inception, mobilenet, resnet, small_cnn, vgg  # noqa: F401,E402
-from dlkit.models.lenet import lenet5  # noqa: F401,E402
-# The builder function `mlp` shadows its module name here, as users expect `from dlkit.models import mlp`.
-from dlkit.models.mlp import logistic_regression, mlp  # noqa: F401,E402,F811
-# Likewise `alexnet` and `mobilenet` are the builders here; import blocks from their modules
-# (`from dlkit.models.mobilenet import depthwise_separable_block`).
-from dlkit.models.alexnet import alexnet  # noqa: F401,E402,F811
-from dlkit.models.convolutional import to_fully_convolutional  # noqa: F401,E402
-from dlkit.models.inception import (  # noqa: F401,E402
-    drop_aux_heads, googlenet, inception_module, network_in_network_block,
-)
-from dlkit.models.mobilenet import mobilenet, mobilenet_v2  # noqa: F401,E402,F811
-from dlkit.models.resnet import (  # noqa: F401,E402
-    conv_block, identity_block, resnet18, resnet34, resnet50, resnet101, resnet152,
-)
-# `small_cnn` is the builder here too.
-from dlkit.models.small_cnn import small_cnn  # noqa: F401,E402,F811
-from dlkit.models.vgg import vgg11, vgg13, vgg16, vgg19  # noqa: F401,E402
+from dlkit.models.alexnet import alexnet
+from dlkit.models.convolutional import to_fully_convolutional
+from dlkit.models.inception import drop_aux_heads, googlenet, inception_module, network_in_network_block
+from dlkit.models.lenet import lenet5
+from dlkit.models.mlp import logistic_regression, mlp
+from dlkit.models.mobilenet import mobilenet, mobilenet_v2
+from dlkit.models.registry import build, get, names, register
+from dlkit.models.resnet import conv_block, identity_block, resnet18, resnet34, resnet50, resnet101, resnet152
+from dlkit.models.small_cnn import small_cnn
+from dlkit.models.vgg import vgg11, vgg13, vgg16, vgg19
+
+__all__ = [
+    "alexnet",
+    "build",
+    "conv_block",
+    "drop_aux_heads",
+    "get",
+    "googlenet",
+    "identity_block",
+    "inception_module",
+    "lenet5",
+    "logistic_regression",
+    "mlp",
+    "mobilenet",
+    "mobilenet_v2",
+    "names",
+    "network_in_network_block",
+    "register",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "small_cnn",
+    "to_fully_convolutional",
+    "vgg11",
+    "vgg13",
+    "vgg16",
+    "vgg19",
+]

@@ -12,7 +12,6 @@ import keras
 
 from dlkit.errors import ConfigError
 from dlkit.models import common
-from dlkit.models.parts import LocalResponseNormalization, check_width_multiplier, scale_width
 from dlkit.models.registry import register
 
 NORMALIZATIONS = ("lrn", "batchnorm", None)
@@ -63,7 +62,7 @@ def alexnet(
     Returns:
         A ``keras.Model``: 62,378,344 parameters with the defaults.
     """
-    width_multiplier = check_width_multiplier(width_multiplier)
+    width_multiplier = common.check_width_multiplier(width_multiplier)
     if normalization not in NORMALIZATIONS:
         raise ConfigError(
             f"normalization must be 'lrn', 'batchnorm' or None. Received: normalization={normalization!r}"
@@ -72,7 +71,7 @@ def alexnet(
     batch_norm = normalization == "batchnorm"
 
     def convolution(tensor, filters, kernel_size, layer_name, strides=1, padding="same"):
-        filters = scale_width(filters, width_multiplier)
+        filters = common.scale_width(filters, width_multiplier)
         if batch_norm:
             tensor = keras.layers.Conv2D(
                 filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=layer_name
@@ -86,7 +85,7 @@ def alexnet(
     def response_normalization(tensor, layer_name):
         if normalization != "lrn":
             return tensor
-        return LocalResponseNormalization(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, name=layer_name)(tensor)
+        return common.LocalResponseNormalization(depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, name=layer_name)(tensor)
 
     inputs = keras.Input(shape=input_shape, name="input")
     x = convolution(inputs, 96, 11, "conv1", strides=4, padding="valid")
@@ -104,7 +103,7 @@ def alexnet(
             raise ConfigError(
                 f"include_top=True needs a fixed input height and width (Flatten). Received: input_shape={input_shape}"
             )
-        units = scale_width(dense_units, width_multiplier)
+        units = common.scale_width(dense_units, width_multiplier)
         x = keras.layers.Flatten(name="flatten")(x)
         x = keras.layers.Dense(units, activation="relu", name="fc6")(x)
         x = keras.layers.Dropout(dropout, name="fc6_dropout")(x)

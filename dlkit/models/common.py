@@ -1,9 +1,12 @@
-"""Pieces shared by every builder: argument checks, the classifier top, weights.
+"""Pieces shared by every builder: argument checks, the classifier top, width scaling, weights, LRN.
 
 Every builder has the ``keras.applications`` surface (``input_shape``,
 ``num_classes``, ``include_top``, ``weights``, ``pooling``,
 ``classifier_activation``, ``name``) and ends with :func:`classifier_top` and
-:func:`finish`, so those arguments mean the same thing everywhere.
+:func:`finish`, so those arguments mean the same thing everywhere. The
+families' CPU-size variants scale their widths with :func:`scale_width`, and
+AlexNet and GoogLeNet share :class:`LocalResponseNormalization`, which Keras 3
+does not have.
 """
 
 import keras
@@ -66,7 +69,14 @@ def classifier_top(x, num_classes, classifier_activation="softmax", name="predic
 
 
 def global_pool(x, pooling):
-    """Applies ``keras.applications``-style optional global pooling to feature maps."""
+    """Applies ``keras.applications``-style optional global pooling to feature maps.
+
+    ``pooling``: ``None`` (unchanged), ``"avg"`` (layer ``avg_pool``), ``"max"``
+    (``max_pool``) or ``"flatten"`` (``flatten``: keeps where a feature is, which
+    tiny maps need; the zoo builders' ``pooling`` argument does not offer it).
+    """
+    if pooling == "flatten":
+        return keras.layers.Flatten(name="flatten")(x)
     if pooling == "avg":
         return keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     if pooling == "max":
@@ -91,3 +101,72 @@ def finish(inputs, outputs, name, weights=None):
     model = keras.Model(inputs, outputs, name=name)
     weights_module.load_into(model, weights)
     return model
+
+
+def scale_width(channels, width_multiplier):
+    """Returns ``channels * width_multiplier`` rounded, never below 1.
+
+    Args:
+        channels: the paper's channel (or unit) count.
+        width_multiplier: the factor; 1.0 gives the paper's model.
+
+    Returns:
+        The scaled integer count.
+    """
+    return max(1, round(channels * width_multiplier))
+
+
+def check_width_multiplier(width_multiplier):
+    """Raises ``ConfigError`` unless ``width_multiplier`` is a positive number."""
+    if not isinstance(width_multiplier, (int, float)) or width_multiplier <= 0:
+        raise ConfigError(f"width_multiplier must be a number > 0. Received: width_multiplier={width_multiplier!r}")
+    return float(width_multiplier)
+
+
+@keras.saving.register_keras_serializable(package="dlkit")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Local response normalization across channels (Krizhevsky et al., 2012, section 3.3).
+
+    ``b = a / (bias + alpha * sum(a_j ** 2)) ** beta`` where the sum runs over the
+    ``2 * depth_radius + 1`` neighbouring channels (clipped at the edges), the
+    same definition as ``tf.nn.local_response_normalization``. The paper uses
+    ``depth_radius=2`` (n = 5), ``bias=2``, ``alpha=1e-4``, ``beta=0.75``.
+
+    Args:
+        depth_radius: half-width of the channel window.
+        bias: the additive constant ``k``.
+        alpha: the scale of the squared sum.
+        beta: the exponent.
+    """
+
+    def __init__(self, depth_radius=2, bias=2.0, alpha=1e-4, beta=0.75, **kwargs):
+        super().__init__(**kwargs)
+        if int(depth_radius) < 0:
+            raise ConfigError(f"depth_radius must be >= 0. Received: depth_radius={depth_radius}")
+        self.depth_radius = int(depth_radius)
+        self.bias = float(bias)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+
+    def call(self, inputs):
+        # Squares of float16 activations overflow past 256: normalize in float32, return the input dtype.
+        dtype = inputs.dtype
+        inputs = keras.ops.cast(inputs, "float32")
+        squared = keras.ops.square(inputs)
+        channels = keras.ops.shape(inputs)[-1]
+        radius = self.depth_radius
+        padded = keras.ops.pad(squared, [[0, 0]] * (len(inputs.shape) - 1) + [[radius, radius]])
+        # A sum of 2r+1 shifted slices: cheaper than a convolution for the paper's r = 2.
+        window_sum = padded[..., 0:channels]
+        for offset in range(1, 2 * radius + 1):
+            window_sum = window_sum + padded[..., offset : offset + channels]
+        outputs = inputs / keras.ops.power(self.bias + self.alpha * window_sum, self.beta)
+        return keras.ops.cast(outputs, dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(depth_radius=self.depth_radius, bias=self.bias, alpha=self.alpha, beta=self.beta)
+        return config

@@ -18,7 +18,6 @@ import keras
 
 from dlkit.errors import ConfigError
 from dlkit.models import common
-from dlkit.models.parts import LocalResponseNormalization, check_width_multiplier, scale_width
 from dlkit.models.registry import register
 
 AUX_LOSS_WEIGHT = 0.3  # the paper: "their loss gets added to the total loss of the network with a discount weight"
@@ -152,9 +151,9 @@ def _auxiliary_head(x, num_classes, classifier_activation, width_multiplier, dro
     # 14×14 maps (224 inputs) pool to 4×4 as in the paper; smaller maps pool with a smaller window.
     pool_size = 5 if height is None else min(5, height, x.shape[2])
     x = keras.layers.AveragePooling2D(pool_size, strides=3, name=f"{name}_pool")(x)
-    x = keras.layers.Conv2D(scale_width(128, width_multiplier), 1, activation="relu", name=f"{name}_conv")(x)
+    x = keras.layers.Conv2D(common.scale_width(128, width_multiplier), 1, activation="relu", name=f"{name}_conv")(x)
     x = keras.layers.Flatten(name=f"{name}_flatten")(x)
-    x = keras.layers.Dense(scale_width(1024, width_multiplier), activation="relu", name=f"{name}_fc")(x)
+    x = keras.layers.Dense(common.scale_width(1024, width_multiplier), activation="relu", name=f"{name}_fc")(x)
     x = keras.layers.Dropout(dropout, name=f"{name}_dropout")(x)
     return common.classifier_top(x, num_classes, classifier_activation, name=f"{name}_predictions")
 
@@ -208,7 +207,7 @@ def googlenet(
         about 6.8 M weights (no biases, with a 2.7 K entry for the 9,408-weight
         first convolution).
     """
-    width_multiplier = check_width_multiplier(width_multiplier)
+    width_multiplier = common.check_width_multiplier(width_multiplier)
     if normalization not in NORMALIZATIONS:
         raise ConfigError(
             f"normalization must be 'lrn', 'batchnorm' or None. Received: normalization={normalization!r}"
@@ -222,12 +221,12 @@ def googlenet(
     batch_norm = normalization == "batchnorm"
 
     def width(channels):
-        return scale_width(channels, width_multiplier)
+        return common.scale_width(channels, width_multiplier)
 
     def local_response_normalization(tensor, layer_name):
         if normalization != "lrn":
             return tensor
-        return LocalResponseNormalization(depth_radius=2, bias=1.0, alpha=1e-4, beta=0.75, name=layer_name)(tensor)
+        return common.LocalResponseNormalization(depth_radius=2, bias=1.0, alpha=1e-4, beta=0.75, name=layer_name)(tensor)
 
     inputs = keras.Input(shape=input_shape, name="input")
     x = _convolution(inputs, width(64), 7, "conv1_7x7", 2, batch_norm, batch_norm_momentum)

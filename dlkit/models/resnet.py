@@ -14,7 +14,6 @@ import keras
 from dlkit import weights as weights_module
 from dlkit.errors import ConfigError, WeightsError
 from dlkit.models import common, pretrained
-from dlkit.models.parts import check_width_multiplier, scale_width
 from dlkit.models.registry import register
 
 # Blocks per stage (conv2_x ... conv5_x), Table 1 of the paper.
@@ -157,7 +156,7 @@ def resnet(
     Returns:
         A ``keras.Model``.
     """
-    width_multiplier = check_width_multiplier(width_multiplier)
+    width_multiplier = common.check_width_multiplier(width_multiplier)
     if block not in BLOCKS:
         raise ConfigError(f"block must be 'basic' or 'bottleneck'. Received: block={block!r}")
     if not depths or any(int(depth) < 1 for depth in depths):
@@ -167,13 +166,13 @@ def resnet(
     )
     inputs = keras.Input(shape=input_shape, name="input")
     x = keras.layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = keras.layers.Conv2D(scale_width(64, width_multiplier), 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
+    x = keras.layers.Conv2D(common.scale_width(64, width_multiplier), 7, strides=2, use_bias=use_bias, name="conv1_conv")(x)
     x = keras.layers.BatchNormalization(epsilon=BATCH_NORM_EPSILON, name="conv1_bn")(x)
     x = keras.layers.Activation("relu", name="conv1_relu")(x)
     x = keras.layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = keras.layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
     for stage, depth in enumerate(depths):
-        filters = scale_width(64 * 2**stage, width_multiplier)
+        filters = common.scale_width(64 * 2**stage, width_multiplier)
         prefix = f"conv{stage + 2}"
         out_channels = 4 * filters if block == "bottleneck" else filters
         strides = 1 if stage == 0 else 2
@@ -197,19 +196,17 @@ def _named(architecture, input_shape, num_classes, include_top, weights, pooling
            width_multiplier, use_bias):
     block, depths = DEPTHS[architecture]
     named_weights = None
-    if weights == "imagenet" and block == "bottleneck":
+    # ResNet50/101/152 have ImageNet files (dlkit.weights.WEIGHT_FILES); ResNet18/34 none in keras.applications.
+    imagenet = weights_module.keras_weight_file(architecture, include_top) if weights == "imagenet" else None
+    if imagenet is not None:
         if width_multiplier != 1.0 or not use_bias:
             raise WeightsError(
                 "ImageNet weights exist only for the paper's network (width_multiplier=1.0, use_bias=True). "
                 f"Received: width_multiplier={width_multiplier}, use_bias={use_bias}"
             )
-        stem = f"{architecture}_weights_tf_dim_ordering_tf_kernels"
         named_weights = {
             "imagenet": pretrained.imagenet_loader(
-                architecture.replace("resnet", "ResNet"),
-                f"{stem}.h5" if include_top else f"{stem}_notop.h5",
-                include_top=include_top,
-                input_shape=tuple(input_shape),
+                imagenet.application, imagenet.file_name, include_top=include_top, input_shape=tuple(input_shape)
             )
         }
     return resnet(

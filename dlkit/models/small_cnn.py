@@ -85,10 +85,7 @@ def small_cnn(
         if min(x.shape[1] or 2, x.shape[2] or 2) >= 2:
             x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     pooling = pooling or ("avg" if include_top else None)
-    if pooling == "flatten":
-        x = keras.layers.Flatten(name="flatten")(x)
-    else:
-        x = common.global_pool(x, pooling)
+    x = common.global_pool(x, pooling)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     if include_top:

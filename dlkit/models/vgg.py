@@ -13,7 +13,7 @@ import keras
 from dlkit import weights as weights_module
 from dlkit.errors import WeightsError
 from dlkit.models import common, pretrained
-from dlkit.models.parts import check_width_multiplier, scale_width
+from dlkit.models.common import check_width_multiplier, scale_width
 from dlkit.models.registry import register
 
 # (filters, convolutions) per block, Table 1 of the paper.

@@ -155,9 +155,7 @@ def build_multitask(trunk, tasks, *, pooling="avg", name="multitask"):
     inputs = keras.Input(shape=trunk.input_shape[1:], name="image")
     features = trunk(inputs)
     if len(features.shape) == 4:
-        features = keras.layers.Flatten(name="flatten")(features) if pooling == "flatten" else global_pool(
-            features, pooling
-        )
+        features = global_pool(features, pooling)
     outputs = {}
     for task, spec in tasks.items():
         head = features

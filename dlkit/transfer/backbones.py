@@ -242,10 +242,8 @@ def _head_input(backbone, weights, input_shape, cut_at, preprocessing, pooling, 
 
 
 def _pooled(x, pooling):
-    """Feature maps pooled by :func:`dlkit.models.common.global_pool`, or flattened; other features unchanged."""
-    if len(x.shape) != 4:
-        return x
-    return keras.layers.Flatten(name="flatten")(x) if pooling == "flatten" else global_pool(x, pooling)
+    """Feature maps pooled (or flattened) by :func:`dlkit.models.common.global_pool`; other features unchanged."""
+    return global_pool(x, pooling) if len(x.shape) == 4 else x
 
 
 def build_feature_extractor(

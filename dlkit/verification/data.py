@@ -207,3 +207,48 @@ def split_identities(identities, num_unseen, *, seed=0):
         )
     unseen = np.sort(np.random.default_rng(seed).choice(ids, size=num_unseen, replace=False))
     return identities.subset(np.setdiff1d(ids, unseen)), identities.subset(unseen)
+
+
+def load_split(name, num_unseen, *, data_dir=None, image_size=None, pairs=None, transforms=False, seed=0):
+    """Identities to train on and identities never seen in training: ``(seen, unseen, protocol)``.
+
+    With ``pairs`` (an LFW pairs file, :func:`~dlkit.verification.lfw.read_pairs`),
+    the people it names are the unseen ones, all their images, and the others
+    with at least 4 images train (:func:`~dlkit.verification.lfw.protocol_split`);
+    this needs LFW's own folder layout in ``data_dir``. Otherwise
+    ``num_unseen`` identities drawn with ``seed`` are held out
+    (:func:`split_identities`) and ``protocol`` is ``None``.
+
+    Args:
+        name: ``"glyphs"``, ``"digits"`` or ``"lfw"`` (see :func:`load_identities`).
+        num_unseen: identities held out, without ``pairs``.
+        data_dir: TFDS data folder or LFW folder.
+        image_size: side of the square images.
+        pairs: path of an LFW pairs file, or ``None``.
+        transforms: add rotated/mirrored copies of the training identities as
+            new identities (:func:`transformed_identities`).
+        seed: which identities are held out.
+
+    Returns:
+        ``(seen, unseen, protocol)``: two :class:`IdentitySet` and the
+        :class:`~dlkit.verification.lfw.PairsProtocol` or ``None``.
+    """
+    if pairs is not None:
+        from dlkit.verification import lfw
+
+        protocol = lfw.read_pairs(pairs)
+        identities = load_identities("lfw", data_dir=data_dir, image_size=image_size, min_images=1)
+        if identities.numbers is None:
+            raise ConfigError(
+                "a pairs file needs LFW's own folder layout (<Name>/<Name>_0001.jpg) in the data folder, not TFDS's "
+                f"copy, which drops the image numbers. Received: data_dir={data_dir}"
+            )
+        seen, unseen = lfw.protocol_split(identities, protocol, min_images=4)
+    else:
+        min_images = 4 if name == "lfw" else 2
+        identities = load_identities(name, data_dir=data_dir, image_size=image_size, min_images=min_images)
+        seen, unseen = split_identities(identities, num_unseen, seed=seed)
+        protocol = None
+    if transforms:
+        seen = transformed_identities(seen)
+    return seen, unseen, protocol

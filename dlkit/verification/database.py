@@ -120,3 +120,48 @@ class FaceDatabase:
         except (KeyError, ValueError, OSError) as error:
             raise DatasetError(f"not a dlkit face database ({error}). Received: {path}") from None
         return database
+
+
+def open_set_trial(model, identities, images, *, threshold, distance="squared_l2", seed=0):
+    """Enrolls one image of three quarters of the identities; every other image must be named or turned away.
+
+    The quarter never enrolled are strangers, who must come out ``"unknown"``
+    (the turnstile's open set); each probe of an enrolled identity must get its
+    name.
+
+    Args:
+        model: the embedding model (takes ``images`` as they are).
+        identities: an :class:`~dlkit.verification.IdentitySet` (labels and names of ``images``).
+        images: the images of ``identities``, in the form ``model`` takes.
+        threshold: the database's accept threshold.
+        distance: ``"squared_l2"``, ``"l2"`` or ``"cosine"``.
+        seed: which identities are never enrolled and which image is enrolled.
+
+    Returns:
+        ``(database, metrics)``: the :class:`FaceDatabase` and ``recognition_accuracy``,
+        ``known_identification_rate``, ``unknown_rejection_rate``, ``enrolled_identities``,
+        ``never_enrolled_identities``.
+    """
+    rng = np.random.default_rng(seed)
+    never_enrolled = rng.choice(identities.identities, size=max(1, len(identities.identities) // 4), replace=False)
+    database = FaceDatabase(model, threshold=threshold, distance=distance)
+    gallery = []
+    for identity in identities.identities:
+        if identity in never_enrolled:
+            continue
+        chosen = int(rng.choice(np.flatnonzero(identities.labels == identity)))
+        gallery.append(chosen)
+        database.enroll(identities.names[identity], images[chosen : chosen + 1])
+    probes = np.setdiff1d(np.arange(len(identities)), gallery)
+    answers = np.asarray(database.identify(images[probes]))
+    truth = np.asarray(
+        [UNKNOWN if label in never_enrolled else identities.names[label] for label in identities.labels[probes]]
+    )
+    known = truth != UNKNOWN
+    return database, {
+        "recognition_accuracy": float(np.mean(answers == truth)),
+        "known_identification_rate": float(np.mean(answers[known] == truth[known])),
+        "unknown_rejection_rate": float(np.mean(answers[~known] == UNKNOWN)),
+        "enrolled_identities": len(database),
+        "never_enrolled_identities": len(never_enrolled),
+    }

@@ -1,9 +1,10 @@
-"""``embedding_model``: any backbone -> dense -> L2-normalized embedding f(x)."""
+"""``embedding_model``: any backbone -> dense -> L2-normalized embedding f(x); ``check_spread`` of its output."""
 
 import keras
+import numpy as np
 from keras import layers
 
-from dlkit.errors import ConfigError
+from dlkit.errors import ConfigError, TrainingError
 from dlkit.verification.distances import l2_normalize
 
 
@@ -29,44 +30,6 @@ class L2Normalize(layers.Layer):
         config = super().get_config()
         config["axis"] = self.axis
         return config
-
-
-def small_convnet(input_shape=(16, 16, 1), filters=(32, 64), dropout=0.3, name="small_convnet"):
-    """A small conv backbone for tiny images (upsampled digits, small face crops).
-
-    One ``3x3 conv -> ReLU -> 2x2 max pooling`` stage per width, then the
-    flattened map with dropout: a LeNet/VGG-style stack sized for CPU training.
-    Flattening (not global pooling) keeps where a stroke is, which tiny
-    images need.
-
-    Reference:
-        LeCun, Bottou, Bengio, Haffner, "Gradient-Based Learning Applied to
-        Document Recognition", Proc. IEEE 1998 (conv + pooling stages).
-
-    Args:
-        input_shape: ``(height, width, channels)``.
-        filters: the width of each stage.
-        dropout: dropout rate on the flattened features.
-        name: model name.
-
-    Returns:
-        A ``keras.Model`` mapping images to ``(batch, features)``.
-    """
-    if len(tuple(input_shape)) != 3 or not filters:
-        raise ConfigError(
-            f"small_convnet needs input_shape=(height, width, channels) and filters. "
-            f"Received: input_shape={input_shape}, filters={filters}"
-        )
-    inputs = keras.Input(shape=tuple(input_shape), name="image")
-    x = inputs
-    for stage, width in enumerate(filters, start=1):
-        x = layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{stage}_conv")(x)
-        if min(x.shape[1], x.shape[2]) >= 2:
-            x = layers.MaxPooling2D(2, name=f"block{stage}_pool")(x)
-    x = layers.Flatten(name="flatten")(x)
-    if dropout:
-        x = layers.Dropout(dropout, name="dropout")(x)
-    return keras.Model(inputs, x, name=name)
 
 
 def embedding_model(backbone, dim=128, *, input_shape=None, name="embedding"):
@@ -105,3 +68,29 @@ def embedding_model(backbone, dim=128, *, input_shape=None, name="embedding"):
     x = layers.Dense(dim, name="embedding_dense", dtype="float32")(features)
     outputs = L2Normalize(name="embedding_l2", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def check_spread(embeddings, advice="Lower the learning rate."):
+    """Refuses embeddings that collapsed (every image at one point) or are not finite: training failed.
+
+    A collapsed embedding scores chance at verification and cannot be drawn as a
+    t-SNE map; the triplet loss stays finite (at the margin), so only the
+    embeddings show it.
+
+    Args:
+        embeddings: ``(n, dim)`` embeddings of several identities.
+        advice: what to do, with the settings to name, ending the error message.
+
+    Returns:
+        The mean over dimensions of the standard deviation across images.
+
+    Raises:
+        TrainingError: the spread is at most 1e-4 or not finite.
+    """
+    spread = float(np.mean(np.std(embeddings, axis=0))) if np.all(np.isfinite(embeddings)) else float("nan")
+    if not spread > 1e-4:
+        raise TrainingError(
+            f"The embedding collapsed: every image maps to (nearly) the same point (mean spread {spread:.2g}), so "
+            f"it cannot tell identities apart. {advice}"
+        )
+    return spread

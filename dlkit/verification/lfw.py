@@ -125,6 +125,16 @@ def find_image_folder(root):
     return None
 
 
+def find_pairs_file(root):
+    """LFW's ``pairs.txt`` in ``root`` or beside its image folder (scikit-learn's ``lfw_home`` layout), or ``None``."""
+    if root is None:
+        return None
+    for place in (root, find_image_folder(root)):
+        if place and os.path.isfile(os.path.join(place, "pairs.txt")):
+            return os.path.join(place, "pairs.txt")
+    return None
+
+
 def _is_image_folder(folder):
     return any(_numbered_images(folder, person) for person in sorted(os.listdir(folder))[:20])
 
@@ -192,7 +202,8 @@ def pair_indices(identities, protocol):
         protocol: a :class:`PairsProtocol`.
 
     Returns:
-        ``(first, second, same, fold)`` arrays, ready for ``pair_distances`` and
+        ``(first, second, same, fold)`` arrays, ready for
+        ``paired_distances(embeddings[first], embeddings[second])`` and
         ``evaluate_verification(..., fold_of=fold)``.
 
     Raises:

@@ -6,7 +6,7 @@ import numpy as np
 from sklearn import metrics as sk_metrics
 
 
-def roc_plot(curves, path, title="Verification ROC on unseen identities"):
+def plot_roc(curves, path, title="Verification ROC on unseen identities"):
     """Plots one ROC curve per entry, false-accept rate on a log axis.
 
     Args:
@@ -33,7 +33,7 @@ def roc_plot(curves, path, title="Verification ROC on unseen identities"):
     return path
 
 
-def tsne_plot(embeddings, labels, names, path, seed=0, max_points=600, title="t-SNE of embeddings, unseen identities"):
+def plot_tsne(embeddings, labels, names, path, seed=0, max_points=600, title="t-SNE of embeddings, unseen identities"):
     """2-D t-SNE (scikit-learn) of embeddings, colored by identity.
 
     Args:
@@ -74,7 +74,7 @@ def tsne_plot(embeddings, labels, names, path, seed=0, max_points=600, title="t-
     return path
 
 
-def pairs_plot(images, first, second, distances, same, threshold, path, count=6):
+def plot_pairs(images, first, second, distances, same, threshold, path, count=6):
     """The hardest mistakes: false rejects with the largest and false accepts with the smallest distance.
 
     Args:

@@ -11,7 +11,6 @@ from sklearn import metrics as sk_metrics
 from sklearn.model_selection import StratifiedKFold
 
 from dlkit.errors import ConfigError
-from dlkit.verification.distances import paired_distances
 
 
 def _check_pairs(distances, same):
@@ -59,12 +58,6 @@ def make_pairs(labels, num_pairs=6000, *, seed=0):
         second.append(rng.choice(members[other]))
     first, second = np.asarray(first), np.asarray(second)
     return first, second, labels[first] == labels[second]
-
-
-def pair_distances(embeddings, first, second, distance="squared_l2"):
-    """Distances ``d(embeddings[first[i]], embeddings[second[i]])`` for index pairs."""
-    embeddings = np.asarray(embeddings)
-    return paired_distances(embeddings[np.asarray(first)], embeddings[np.asarray(second)], distance)
 
 
 def choose_threshold(distances, same, target_far=None):
@@ -168,5 +161,5 @@ def evaluate_verification(distances, same, *, folds=10, fold_of=None, seed=0):
         "roc_auc": float(sk_metrics.roc_auc_score(same, -distances)),
         "eer": equal_error_rate(distances, same),
         "tar_at_far_1e-3": tar_at_far(distances, same, 1e-3),
-        "pairs": int(len(same)),
+        "pairs": len(same),
     }

@@ -1,7 +1,7 @@
 """recipes/classify.py trains a zoo model picked by name, with builder arguments from the command line."""
 
 
-import classify  # noqa: E402
+import classify
 import keras
 import numpy as np
 

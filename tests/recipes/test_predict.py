@@ -187,7 +187,7 @@ def test_face_verification_identifies_and_verifies_user_images(recipe_run, tmp_p
     from dlkit.verification import FaceDatabase
 
     run = recipe_run("face_verification")
-    args = face_verification.parse(["--quick"])
+    args = face_verification.parse_args(["--quick"])
     _, unseen, _ = face_verification.load_split(args)
     chosen = np.arange(0, len(unseen), max(1, len(unseen) // 12))[:12]
     for index in chosen:

@@ -124,7 +124,7 @@ def face_verification_headline(folder, models):
     _, unseen, _ = face_verification.load_split(args)
     embeddings = models["model.keras"].predict(unseen.images * 255.0, verbose=0)
     first, second, same = verification.make_pairs(unseen.labels, 3000, seed=args.split_seed)
-    distances = verification.pair_distances(embeddings, first, second, args.distance)
+    distances = verification.paired_distances(embeddings[first], embeddings[second], args.distance)
     report = verification.evaluate_verification(distances, same, folds=10, seed=args.split_seed)
     return {"verification_accuracy": report["accuracy"], "roc_auc": report["roc_auc"]}
 
@@ -155,27 +155,25 @@ def char_language_model_headline(folder, models):
 
 
 def name_classification_headline(folder, models):
-    import sequence_classification as recipe
+    import keras
 
     from dlkit.sequence import CharVocabulary, names
 
     args = config_of(folder)
     test_names, labels = names.split_names(names.surnames_by_language(), seed=args.seed)["test"]
     vocabulary = CharVocabulary.load(folder / "vocabulary.json")
-    return {"test_accuracy": accuracy(models["model.keras"], recipe.padded([vocabulary.encode(name)
-                                                                            for name in test_names]), labels)}
+    ids = keras.utils.pad_sequences([vocabulary.encode(name) for name in test_names], padding="post", dtype="int32")
+    return {"test_accuracy": accuracy(models["model.keras"], ids, labels)}
 
 
 def name_tagging_headline(folder, models):
-    import sequence_classification as recipe
-
     from dlkit.sequence import WordVocabulary, tagging
 
     args = config_of(folder)
     sentences, tags = tagging.name_tagging_data(seed=args.seed).splits["test"]
     vocabulary = WordVocabulary.load(folder / "vocabulary.json")
     inputs = [vocabulary.encode(tokens) for tokens in sentences]
-    return {f"per_f1_{direction}": tagging.token_scores(tags, recipe.predict_tags(models[file_name], inputs, 128))["f1"]
+    return {f"per_f1_{direction}": tagging.token_scores(tags, tagging.predict_tags(models[file_name], inputs))["f1"]
             for direction, file_name in (("bidirectional", "model.keras"),
                                          ("unidirectional", "model_unidirectional.keras"))}
 

@@ -1,21 +1,29 @@
-"""embedding_model and siamese_classifier: shapes, unit norm, chi-square form, save/load."""
+"""embedding_model and siamese_classifier: shapes, unit norm, chi-square form, save/load, collapse check."""
 
+import harness
 import keras
 import numpy as np
 import pytest
 
-from dlkit.errors import ConfigError
+from dlkit import models
+from dlkit.errors import ConfigError, TrainingError
 from dlkit.verification import (
     L2Normalize,
     PairDifference,
+    check_spread,
     embedding_model,
     siamese_classifier,
-    small_convnet,
 )
 
 
+def tiny_backbone():
+    # The recipe's backbone (flattened maps, dropout 0.3) at 8x8 with two narrow blocks.
+    return models.small_cnn((8, 8, 1), include_top=False, pooling="flatten", filters=(4, 8), dropout=0.3,
+                            name="small_convnet")
+
+
 def tiny_embedding(dim=8):
-    return embedding_model(small_convnet((8, 8, 1), (4, 8)), dim)
+    return embedding_model(tiny_backbone(), dim)
 
 
 def test_embeddings_are_unit_vectors_and_zero_stays_finite():
@@ -54,8 +62,7 @@ def test_siamese_and_embedding_models_round_trip(tmp_path, form):
     pairs = {"first": rng.random((3, 8, 8, 1), "float32"), "second": rng.random((3, 8, 8, 1), "float32")}
     probability = model.predict(pairs, verbose=0)
     assert probability.shape == (3, 1) and np.all((probability > 0) & (probability < 1))
-    model.save(tmp_path / "siamese.keras")
-    loaded = keras.models.load_model(tmp_path / "siamese.keras")
+    loaded = harness.assert_round_trip(model, tmp_path / "siamese.keras", pairs)
     np.testing.assert_allclose(loaded.predict(pairs, verbose=0), probability, rtol=1e-6)
     # The pair's order does not matter: both forms are symmetric.
     swapped = {"first": pairs["second"], "second": pairs["first"]}
@@ -64,7 +71,7 @@ def test_siamese_and_embedding_models_round_trip(tmp_path, form):
 
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="Received: dim=0"):
-        embedding_model(small_convnet((8, 8, 1)), 0)
+        embedding_model(tiny_backbone(), 0)
     with pytest.raises(ConfigError, match="Received: form='ratio'"):
         PairDifference("ratio")
     with pytest.raises(ConfigError, match="Received: str"):
@@ -75,6 +82,14 @@ def test_zoo_backbone_by_name(tmp_path):
     model = embedding_model("lenet5", 16, input_shape=(32, 32, 1))
     assert model.output_shape == (None, 16) and model.get_layer("lenet5") is not None
     images = np.random.default_rng(2).random((2, 32, 32, 1)).astype("float32")
-    model.save(tmp_path / "embedding.keras")
-    loaded = keras.models.load_model(tmp_path / "embedding.keras")
+    loaded = harness.assert_round_trip(model, tmp_path / "embedding.keras", images)
     np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-6)
+
+
+def test_check_spread_refuses_a_collapsed_or_non_finite_embedding():
+    spread = check_spread(np.eye(4, dtype="float32"))
+    assert spread == pytest.approx(np.std([1, 0, 0, 0]))
+    with pytest.raises(TrainingError, match="collapsed.*Lower the learning rate"):
+        check_spread(np.ones((8, 4), "float32"))
+    with pytest.raises(TrainingError, match=r"mean spread nan\).* Received: x"):
+        check_spread(np.full((8, 4), np.nan, "float32"), advice="Received: x")

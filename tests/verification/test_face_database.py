@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from dlkit.errors import ConfigError, DatasetError
-from dlkit.verification import UNKNOWN, FaceDatabase, L2Normalize
+from dlkit.verification import UNKNOWN, FaceDatabase, IdentitySet, L2Normalize, open_set_trial
 
 
 def people(seed=0):
@@ -62,3 +62,16 @@ def test_cross_distances_equal_pairwise_loops(distance):
     second[0] = 0.0  # a zero vector stays finite
     want = np.array([[paired_distances(a[None], b[None], distance)[0] for b in second] for a in first])
     np.testing.assert_allclose(cross_distances(first, second, distance), want, atol=1e-9)
+
+
+def test_open_set_trial_names_the_enrolled_and_turns_strangers_away():
+    faces = people()
+    identities = IdentitySet(np.concatenate(list(faces.values())).astype("float32"), np.repeat(np.arange(4), 5),
+                             list(faces))
+    database, metrics = open_set_trial(None, identities, identities.images, threshold=0.5, seed=0)
+    # One person of four is never enrolled; each other person has one image enrolled and four probes.
+    assert metrics["enrolled_identities"] == len(database) == 3 and metrics["never_enrolled_identities"] == 1
+    assert metrics["recognition_accuracy"] == metrics["known_identification_rate"] == 1.0
+    assert metrics["unknown_rejection_rate"] == 1.0
+    _, strict = open_set_trial(None, identities, identities.images, threshold=-1.0, seed=0)
+    assert strict["known_identification_rate"] == 0.0 and strict["recognition_accuracy"] == 5 / 17

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from dlkit.errors import ConfigError, DatasetError
-from dlkit.verification import load_identities, pair_indices, protocol_split, read_pairs
+from dlkit.verification import find_pairs_file, load_identities, load_split, pair_indices, protocol_split, read_pairs
 
 #: person -> image count; the first four only train, the last four are named by PAIRS.
 PEOPLE = {"Ann_Lee": 5, "Bob_Ray": 4, "Cat_Fox": 4, "Dan_Oak": 4, "Eve_Moss": 3, "Fay_Lin": 2, "Gus_Tan": 1,
@@ -121,3 +121,11 @@ def test_recipe_evaluates_on_the_pairs_file_folds(lfw_home, tmp_path):
     assert harness.run(face_verification, ["--pairs", str(lfw_home / "pairs.txt"), "--out", str(tmp_path / "x")]) == 2
     missing = ["--data", "lfw", "--pairs", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "y")]
     assert harness.run(face_verification, missing) == 2
+
+
+def test_find_pairs_file_and_load_split(lfw_home):
+    assert find_pairs_file(lfw_home) == str(lfw_home / "pairs.txt")
+    assert find_pairs_file(lfw_home / "lfw_funneled") is None and find_pairs_file(None) is None
+    seen, unseen, protocol = load_split("lfw", 2, data_dir=lfw_home, image_size=16, pairs=find_pairs_file(lfw_home))
+    assert protocol.names == [unseen.names[identity] for identity in unseen.identities]
+    assert seen.images.shape[1:] == (16, 16, 3) and not set(seen.identities) & set(unseen.identities)

@@ -10,7 +10,7 @@ from dlkit.verification import (
     equal_error_rate,
     evaluate_verification,
     make_pairs,
-    pair_distances,
+    paired_distances,
     tar_at_far,
 )
 
@@ -80,7 +80,7 @@ def test_pairs_are_balanced_and_correctly_labelled():
     assert same.sum() == 500 and np.array_equal(same, labels[first] == labels[second])
     assert np.all(first != second)
     embeddings = np.random.default_rng(0).normal(size=(35, 3))
-    distances = pair_distances(embeddings, first[:5], second[:5], "l2")
+    distances = paired_distances(embeddings[first[:5]], embeddings[second[:5]], "l2")
     np.testing.assert_allclose(distances, np.linalg.norm(embeddings[first[:5]] - embeddings[second[:5]], axis=1))
 
 

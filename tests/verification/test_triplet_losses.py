@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-import triplet_reference as reference  # noqa: E402  (tests/verification is on sys.path under pytest)
+import triplet_reference as reference
 
 from dlkit.errors import ConfigError
 from dlkit.verification import (

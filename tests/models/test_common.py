@@ -1,4 +1,4 @@
-"""The zoo's shared pieces: local response normalization and width scaling."""
+"""The zoo's shared builder parts (dlkit.models.common): local response normalization and width scaling."""
 
 import keras
 import numpy as np
@@ -6,9 +6,10 @@ import pytest
 import tensorflow as tf
 
 from dlkit.errors import ConfigError
-from dlkit.models.parts import (
+from dlkit.models.common import (
     LocalResponseNormalization,
     check_width_multiplier,
+    global_pool,
     scale_width,
 )
 
@@ -42,3 +43,16 @@ def test_local_response_normalization_is_finite_under_mixed_precision():
     assert outputs.dtype == np.float16
     expected = tf.nn.local_response_normalization(values, 2, 2.0, 1e-4, 0.75).numpy()
     np.testing.assert_allclose(outputs.astype("float32"), expected, rtol=1e-2)
+
+
+@pytest.mark.parametrize("pooling, shape, name", [(None, (3, 4, 5), None), ("avg", (5,), "avg_pool"),
+                                                  ("max", (5,), "max_pool"), ("flatten", (60,), "flatten")])
+def test_global_pool_names_its_layer_and_shapes_the_features(pooling, shape, name):
+    inputs = keras.Input((3, 4, 5))
+    model = keras.Model(inputs, global_pool(inputs, pooling))
+    assert model.output_shape[1:] == shape
+    assert [layer.name for layer in model.layers[1:]] == ([name] if name else [])
+    maps = np.random.default_rng(0).normal(size=(2, 3, 4, 5)).astype("float32")
+    expected = {None: maps, "avg": maps.mean(axis=(1, 2)), "max": maps.max(axis=(1, 2)),
+                "flatten": maps.reshape(2, -1)}[pooling]
+    np.testing.assert_allclose(np.asarray(model(maps)), expected, rtol=1e-6, atol=1e-6)
