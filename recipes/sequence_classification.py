@@ -79,23 +79,16 @@ def main(argv=None):
     return cli.finish_run(out, metrics, headline, recipe="sequence_classification")
 
 
-def padded(rows):
-    """Int32 ``(len(rows), longest)`` with every row's ids from the left and 0 padding on the right."""
-    import keras
-
-    return keras.utils.pad_sequences(rows, padding="post", dtype="int32")
-
-
 # --------------------------------------------------------------------------- classify
 
 
 def classify_names(args, out):
+    import keras
     import tensorflow as tf
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
 
     from dlkit import evaluation, inference, training
     from dlkit.sequence import CharVocabulary, names, sequence_classifier
+    from dlkit.sequence.baselines import ngram_classifier
     from dlkit.sequence.plots import plot_mistakes
 
     epochs = args.epochs or (10 if args.quick else 30)
@@ -110,7 +103,9 @@ def classify_names(args, out):
     class_names = list(by_language)
     splits = names.split_names(by_language, seed=args.seed)
     vocabulary = CharVocabulary.from_text("".join(splits["train"][0]))
-    inputs = {split: padded([vocabulary.encode(name) for name in items]) for split, (items, _) in splits.items()}
+    inputs = {split: keras.utils.pad_sequences([vocabulary.encode(name) for name in items], padding="post",
+                                               dtype="int32")
+              for split, (items, _) in splits.items()}
     labels = {split: labels for split, (_, labels) in splits.items()}
     print(f"{len(class_names)} languages, " + ", ".join(f"{split} {len(labels[split])}" for split in labels)
           + f" names, {vocabulary.size} character ids", flush=True)
@@ -122,17 +117,11 @@ def classify_names(args, out):
         return data.batch(batch_size)
 
     # 2. The baseline: logistic regression on character n-grams (within word boundaries), C picked on dev.
-    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 4), lowercase=False, sublinear_tf=True)
-    features = {split: (vectorizer.fit_transform if split == "train" else vectorizer.transform)(splits[split][0])
-                for split in ("train", "dev", "test")}
-    baseline, baseline_dev = None, -1.0
-    for c in (10.0,) if args.quick else (3.0, 10.0, 30.0):  # --quick: the C the full grid picks
-        candidate = LogisticRegression(C=c, max_iter=3000).fit(features["train"], labels["train"])
-        dev_accuracy = candidate.score(features["dev"], labels["dev"])
-        if dev_accuracy > baseline_dev:
-            baseline, baseline_dev, baseline_c = candidate, dev_accuracy, c
+    baseline, baseline_c, baseline_dev = ngram_classifier(
+        splits["train"][0], labels["train"], splits["dev"][0], labels["dev"],
+        c_values=(10.0,) if args.quick else (3.0, 10.0, 30.0))  # --quick: the C the full grid picks
     baseline_report = evaluation.classification_report(
-        labels["test"], baseline.predict_proba(features["test"]), class_names)
+        labels["test"], baseline.predict_proba(splits["test"][0]), class_names)
     print(f"n-gram logistic regression (C={baseline_c:g}): dev {baseline_dev:.4f}, "
           f"test {baseline_report['accuracy']:.4f}", flush=True)
 
@@ -198,7 +187,6 @@ def classify_names(args, out):
 
 def tag_names(args, out):
     import numpy as np
-    import tensorflow as tf
 
     from dlkit import evaluation, inference, training
     from dlkit.sequence import WordVocabulary, sequence_tagger, tagging
@@ -224,13 +212,7 @@ def tag_names(args, out):
                     f"tokens)" for split in targets) + f", {vocabulary.size} word ids", flush=True)
 
     def dataset(split, shuffle=False):
-        pairs = tf.data.Dataset.from_generator(
-            lambda: zip(inputs[split], targets[split]),
-            output_signature=(tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32)),
-        ).apply(tf.data.experimental.assert_cardinality(len(targets[split])))  # the cosine schedule counts steps
-        if shuffle:
-            pairs = pairs.shuffle(len(targets[split]), seed=args.seed, reshuffle_each_iteration=True)
-        return pairs.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)  # 0-padding on the right, masked
+        return tagging.tagging_batches(inputs[split], targets[split], batch_size, shuffle=shuffle, seed=args.seed)
 
     # 2. Two taggers, identical but for the direction they read in.
     results, predictions, scores = {}, {}, {}
@@ -248,7 +230,7 @@ def tag_names(args, out):
             strategy=args.strategy, mixed_precision=args.mixed_precision,
         )
         model = results[direction].model
-        predictions[direction] = {split: predict_tags(model, inputs[split], 128) for split in ("dev", "test")}
+        predictions[direction] = {split: tagging.predict_tags(model, inputs[split]) for split in ("dev", "test")}
         scores[direction] = {split: tagging.token_scores(targets[split], predictions[direction][split])
                              for split in ("dev", "test")}
         print(f"{direction}: test PER precision {scores[direction]['test']['precision']:.3f} "
@@ -302,17 +284,6 @@ def tag_names(args, out):
         "train_seconds": round(sum(result.seconds for result in results.values()), 2),
     }
     return metrics, ["per_f1_bidirectional", "per_f1_unidirectional", "per_f1_gain", "train_seconds"]
-
-
-def predict_tags(model, sentences, batch_size):
-    """The tag ids ``model`` gives each token of each sentence (a list of int32 arrays)."""
-    import numpy as np
-
-    # One compiled predict over the split padded to its longest sentence: padding is masked, so it changes nothing.
-    probabilities = model.predict(padded(sentences), batch_size=batch_size, verbose=0)
-    return [probabilities[index, :len(ids)].argmax(axis=-1).astype(np.int32) for index, ids in enumerate(sentences)]
-
-
 
 
 if __name__ == "__main__":

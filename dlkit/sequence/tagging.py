@@ -257,3 +257,40 @@ def token_scores(true_tags, predicted_tags, tag=1):
     recall = true_positives / actual if actual else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     return {"precision": precision, "recall": recall, "f1": f1, "support": actual}
+
+
+def tagging_batches(inputs, tags, batch_size, *, shuffle=False, seed=0):
+    """A ``tf.data.Dataset`` of ``(ids, tags)`` batches, each padded with 0 on the right to its longest sentence.
+
+    Args:
+        inputs: a list of int32 id arrays, one per sentence.
+        tags: a list of int32 tag arrays of the same lengths.
+        batch_size: sentences per batch.
+        shuffle: reshuffle the sentences every epoch.
+        seed: the shuffle's seed.
+
+    Returns:
+        A dataset whose cardinality is known (a cosine schedule counts its steps).
+    """
+    import tensorflow as tf
+
+    pairs = tf.data.Dataset.from_generator(
+        lambda: zip(inputs, tags),
+        output_signature=(tf.TensorSpec((None,), tf.int32), tf.TensorSpec((None,), tf.int32)),
+    ).apply(tf.data.experimental.assert_cardinality(len(tags)))
+    if shuffle:
+        pairs = pairs.shuffle(len(tags), seed=seed, reshuffle_each_iteration=True)
+    return pairs.padded_batch(batch_size).prefetch(tf.data.AUTOTUNE)  # 0-padding on the right, masked
+
+
+def predict_tags(model, sentences, batch_size=128):
+    """The tag ids ``model`` gives each token of each sentence (a list of int32 arrays).
+
+    One compiled ``predict`` over the sentences right-padded to the longest: the
+    padding is masked, so it changes no tag.
+    """
+    import keras
+
+    ids = keras.utils.pad_sequences(sentences, padding="post", dtype="int32")
+    probabilities = model.predict(ids, batch_size=batch_size, verbose=0)
+    return [probabilities[index, :len(row)].argmax(axis=-1).astype(np.int32) for index, row in enumerate(sentences)]

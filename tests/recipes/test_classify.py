@@ -20,6 +20,8 @@ def test_quick_run_learns_digits(quick_run):
     assert metrics["params"] == 61_706
     assert metrics["epochs"] == 10
     assert json.loads((out / "metrics.json").read_text()) == metrics
+    # cli.METRIC_KEYS: training time inside the whole run's time, which finish_run adds.
+    assert 0 < metrics["train_seconds"] < metrics["total_seconds"]
     assert isinstance(metrics["diagnosis"], str) and metrics["diagnosis"]
 
 
