@@ -7,6 +7,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
+# The harness's asserts explain themselves like a test's (tests/support is on the pythonpath, see setup.cfg).
+pytest.register_assert_rewrite("harness")
+
 
 @pytest.fixture(autouse=True)
 def _seed():

@@ -45,10 +45,7 @@ def test_errors_exit_2_with_one_line(recipe_run, tmp_path, capsys):
         ([recipe_run("style_transfer").out, "--export", str(tmp_path / "exported")], "no network to export"),
     ]
     for argv, expected in cases:
-        status = harness.run(predict, [str(item) for item in argv] + ["--out", str(tmp_path / "predictions")])
-        error = capsys.readouterr().err.strip().splitlines()
-        assert status == 2, argv
-        assert len(error) == 1 and error[0].startswith("error: ") and expected in error[0], (argv, error)
+        harness.assert_user_error(capsys, predict, [*argv, "--out", tmp_path / "predictions"], expected)
     # The TIFF under a .jpg name is read for what it is.
     records, _ = run_predict([str(run.out), str(tiff), "--out", str(tmp_path / "ok")], capsys)
     assert len(records) == 1 and records[0]["label"] in [str(digit) for digit in range(10)]
@@ -254,9 +251,8 @@ def test_word2vec_run_answers_neighbours_and_analogies(recipe_run, tmp_path, cap
     assert all(len(record["neighbours"]) == 5 for record in records)
     assert records[1]["neighbours"] == records[2]["neighbours"]  # the same question, asked two ways
     assert "king" not in [item["word"] for item in records[0]["neighbours"]]
-    status = harness.run(predict, [str(run.out), "kingg", "--out", str(tmp_path / "bad")])
-    error = capsys.readouterr().err.strip()
-    assert status == 2 and "not in the run's vocabulary" in error and "king" in error
+    harness.assert_user_error(capsys, predict, [run.out, "kingg", "--out", tmp_path / "bad"],
+                              "not in the run's vocabulary", "king")
 
 
 @pytest.mark.slow
@@ -289,5 +285,4 @@ def test_name_tagging_run_tags_tokens(recipe_run, tmp_path, capsys):
     assert len(record["tokens"]) == len(record["tags"]) == len(record["probabilities"]) == 9
     assert set(record["tags"]) <= set(json.loads((run.out / "run.json").read_text())["tag_names"])
     assert lines[0].split()[0] in ("the", "[the/PER]")
-    status = harness.run(predict, [str(run.out), "   ", "--out", str(tmp_path / "bad")])
-    assert status == 2 and "without tokens" in capsys.readouterr().err
+    harness.assert_user_error(capsys, predict, [run.out, "   ", "--out", tmp_path / "bad"], "without tokens")

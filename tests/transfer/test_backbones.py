@@ -1,5 +1,6 @@
 """build_classifier / load_backbone: names, saved models, weights, errors."""
 
+import harness
 import keras
 import numpy as np
 import pytest
@@ -86,11 +87,7 @@ def test_saved_classifier_gives_back_its_backbone_and_preprocessing(tmp_path):
 def test_classifier_save_and_load_predict_identically(tmp_path):
     model = transfer.build_classifier("vgg_tiny", 3, input_shape=(32, 32, 1), dropout=0.3)
     images = np.random.default_rng(1).uniform(0, 255, (4, 32, 32, 1)).astype("float32")
-    model.save(tmp_path / "model.keras")
-    loaded = keras.models.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(
-        loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-6, atol=1e-7
-    )
+    harness.assert_round_trip(model, tmp_path / "model.keras", images)
 
 
 def test_offline_vgg16_weights_load_into_all_13_conv_layers():

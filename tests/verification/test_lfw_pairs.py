@@ -107,7 +107,7 @@ def test_pairs_map_to_the_named_images_and_unseen_people(lfw_home):
         pair_indices(load_identities("digits"), protocol)
 
 
-def test_recipe_evaluates_on_the_pairs_file_folds(lfw_home, tmp_path):
+def test_recipe_evaluates_on_the_pairs_file_folds(lfw_home, tmp_path, capsys):
     import face_verification
 
     argv = ["--data", "lfw", "--data-dir", str(lfw_home), "--quick", "--epochs", "1", "--steps-per-epoch", "2",
@@ -118,9 +118,9 @@ def test_recipe_evaluates_on_the_pairs_file_folds(lfw_home, tmp_path):
     assert metrics["training_identities"] == 4 and metrics["unseen_identities"] == 4
     assert 0 <= metrics["verification_accuracy"] <= 1 and 0 <= metrics["siamese_verification_accuracy"] <= 1
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
-    assert harness.run(face_verification, ["--pairs", str(lfw_home / "pairs.txt"), "--out", str(tmp_path / "x")]) == 2
-    missing = ["--data", "lfw", "--pairs", str(tmp_path / "nope.txt"), "--out", str(tmp_path / "y")]
-    assert harness.run(face_verification, missing) == 2
+    harness.assert_user_error(capsys, face_verification, ["--pairs", lfw_home / "pairs.txt", "--out", tmp_path / "x"])
+    harness.assert_user_error(capsys, face_verification,
+                              ["--data", "lfw", "--pairs", tmp_path / "nope.txt", "--out", tmp_path / "y"])
 
 
 def test_find_pairs_file_and_load_split(lfw_home):
