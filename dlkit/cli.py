@@ -50,7 +50,8 @@ RESUMABLE_CHANGES = ("out", "strategy", "data_dir", "quiet")
 METRIC_KEYS = {
     "params": "parameters of the model the run saves (for a comparison, of the model the headline is about)",
     "train_seconds": "wall seconds inside model.fit (or the training loop), summed over every phase and model",
-    "total_seconds": "wall seconds of the whole run, from start_run to finish_run (added by finish_run)",
+    "total_seconds": "wall seconds from start_run to finish_run in this process (added by finish_run; a resumed run's "
+                     "last process)",
     "failed": 'names of the parts that failed, or "none" (the tour\'s recipes); cli.run exits 1 when there are any',
     "epochs": "epochs trained (the last phase's final epoch for a multi-phase run)",
 }
