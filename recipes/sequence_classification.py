@@ -83,13 +83,13 @@ def main(argv=None):
 
 
 def classify_names(args, out):
-    import keras
     import tensorflow as tf
 
     from dlkit import evaluation, inference, training
     from dlkit.sequence import CharVocabulary, names, sequence_classifier
     from dlkit.sequence.baselines import ngram_classifier
     from dlkit.sequence.plots import plot_mistakes
+    from dlkit.sequence.text import right_pad
 
     epochs = args.epochs or (10 if args.quick else 30)
     batch_size = args.batch_size or 64
@@ -103,9 +103,7 @@ def classify_names(args, out):
     class_names = list(by_language)
     splits = names.split_names(by_language, seed=args.seed)
     vocabulary = CharVocabulary.from_text("".join(splits["train"][0]))
-    inputs = {split: keras.utils.pad_sequences([vocabulary.encode(name) for name in items], padding="post",
-                                               dtype="int32")
-              for split, (items, _) in splits.items()}
+    inputs = {split: right_pad([vocabulary.encode(name) for name in items]) for split, (items, _) in splits.items()}
     labels = {split: labels for split, (_, labels) in splits.items()}
     print(f"{len(class_names)} languages, " + ", ".join(f"{split} {len(labels[split])}" for split in labels)
           + f" names, {vocabulary.size} character ids", flush=True)

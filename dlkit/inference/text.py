@@ -25,13 +25,6 @@ def _texts(inputs):
     return texts
 
 
-def _padded(sequences):
-    """Right-padded int32 ``(batch, time)`` ids, 0 = padding (the callers refuse empty texts)."""
-    import keras
-
-    return keras.utils.pad_sequences(sequences, padding="post", dtype="int32")
-
-
 class _SequencePredictor(Predictor):
     """A run whose ``model.keras`` takes token ids: loads the model and the vocabulary the card names."""
 
@@ -101,8 +94,10 @@ class TextClassificationPredictor(_SequencePredictor):
         texts = _texts(inputs)
         if any(not text.strip() for text in texts):
             raise ConfigError(f"Empty text to classify. Received: {texts}")
+        from dlkit.sequence.text import right_pad
+
         encoded = [self.vocabulary.encode(text.lower() if self.card.get("lowercase") else text) for text in texts]
-        probabilities = np.asarray(self.model.predict(_padded(encoded), verbose=0))
+        probabilities = np.asarray(self.model.predict(right_pad(encoded), verbose=0))
         records = []
         for text, row in zip(texts, probabilities):
             order = np.argsort(row)[::-1][:max(1, int(top_k))]
@@ -133,13 +128,13 @@ class TaggingPredictor(_SequencePredictor):
         return WordVocabulary
 
     def __call__(self, inputs, out=None):
-        from dlkit.sequence.text import tokenize
+        from dlkit.sequence.text import right_pad, tokenize
 
         texts = _texts(inputs)
         tokens = [tokenize(text.lower() if self.card.get("lowercase") else text) for text in texts]
         if any(not sentence for sentence in tokens):
             raise ConfigError(f"A sentence without tokens to tag. Received: {texts}")
-        probabilities = np.asarray(self.model.predict(_padded([self.vocabulary.encode(t) for t in tokens]),
+        probabilities = np.asarray(self.model.predict(right_pad([self.vocabulary.encode(t) for t in tokens]),
                                                       verbose=0))
         records = []
         for text, sentence, rows in zip(texts, tokens, probabilities):

@@ -27,6 +27,8 @@ def small_cnn(
     convs_per_block=1,
     batch_norm=False,
     dropout=0.0,
+    standardize=False,
+    pooled_blocks=None,
     name="small_cnn",
 ):
     """Blocks of ``convs_per_block`` 3x3 convolutions (ReLU) and a 2x2 max pool, one block per width.
@@ -34,10 +36,11 @@ def small_cnn(
     The one small CNN dlkit's recipes share: the transfer-learning recipe's
     scratch baseline (two convolutions with batch normalization per block,
     average pooling, dropout 0.2) and the face-verification embedding backbone
-    (one convolution per block, flattened maps, dropout). A block whose maps are
-    already 1 pixel high or wide skips its pool.
+    (one convolution per block, flattened maps, dropout) and the multi-task
+    trunk (per-image standardization, pools after the first three blocks only).
+    A block whose maps are already 1 pixel high or wide skips its pool.
 
-    Layer names: ``block{b}_conv`` (``block{b}_conv{i}``, ``block{b}_bn{i}``,
+    Layer names: ``standardize`` (with ``standardize``), ``block{b}_conv`` (``block{b}_conv{i}``, ``block{b}_bn{i}``,
     ``block{b}_relu{i}`` with two or more convolutions or batch normalization),
     ``block{b}_pool``, then ``avg_pool``/``max_pool``/``flatten``, ``dropout``
     and ``predictions``.
@@ -56,6 +59,10 @@ def small_cnn(
         batch_norm: ``Conv2D`` without bias, ``BatchNormalization`` (momentum
             0.9: quick statistics for short runs), then ReLU.
         dropout: dropout rate on the pooled features (0 for none).
+        standardize: first standardize each image's channels over its pixels
+            (a parameter-free ``LayerNormalization``): a random background
+            colour is gone before the first convolution.
+        pooled_blocks: how many leading blocks end in a pool (``None``: all).
         name: model name.
 
     Returns:
@@ -71,6 +78,8 @@ def small_cnn(
     input_shape = common.check_arguments(input_shape, num_classes, include_top, None)
     inputs = keras.Input(input_shape, name="input")
     x = inputs
+    if standardize:
+        x = keras.layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="standardize")(x)
     numbered = convs_per_block > 1 or batch_norm
     for block, width in enumerate(filters, start=1):
         for index in range(1, convs_per_block + 1):
@@ -82,7 +91,8 @@ def small_cnn(
             else:
                 x = keras.layers.Conv2D(width, 3, padding="same", activation="relu",
                                         name=f"block{block}_conv{suffix}")(x)
-        if min(x.shape[1] or 2, x.shape[2] or 2) >= 2:
+        pooled = pooled_blocks is None or block <= pooled_blocks
+        if pooled and min(x.shape[1] or 2, x.shape[2] or 2) >= 2:
             x = keras.layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
     pooling = pooling or ("avg" if include_top else None)
     x = common.global_pool(x, pooling)

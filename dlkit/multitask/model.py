@@ -18,6 +18,7 @@ import keras
 
 from dlkit.errors import ConfigError
 from dlkit.models.common import global_pool
+from dlkit.models.small_cnn import small_cnn
 from dlkit.multitask.losses import (
     LocalizationLoss,
     MaskedBinaryCrossentropy,
@@ -166,30 +167,26 @@ def build_multitask(trunk, tasks, *, pooling="avg", name="multitask"):
 
 
 def conv_trunk(input_shape, filters, name="trunk"):
-    """A small VGG-style trunk: per-image standardization, then 3x3 conv + ReLU blocks, 2x2 max pools after the first three.
+    """The multi-task recipe's trunk: :func:`dlkit.models.small_cnn` standardizing each image, pools after three blocks.
 
     Standardizing each image's channels over its pixels (a parameter-free
     ``LayerNormalization``) removes a random background colour before the first
-    convolution, which speeds learning a lot.
+    convolution, which speeds learning a lot. A fourth block and later ones keep
+    their maps' size.
 
     Reference: K. Simonyan, A. Zisserman, "Very Deep Convolutional Networks for
     Large-Scale Image Recognition", ICLR 2015.
 
     Args:
         input_shape: ``(height, width, channels)``.
-        filters: filters per block.
-        name: model name (layers are ``image``, ``standardize``, ``block<i>_conv``, ``block<i>_pool``).
+        filters: filters per block (one 3x3 convolution + ReLU each).
+        name: model name (layers are ``input``, ``standardize``, ``block<i>_conv``, ``block<i>_pool``).
 
     Returns:
         A ``keras.Model`` from images to a feature map.
     """
-    inputs = keras.Input(input_shape, name="image")
-    features = keras.layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="standardize")(inputs)
-    for index, width in enumerate(filters, start=1):
-        features = keras.layers.Conv2D(width, 3, padding="same", activation="relu", name=f"block{index}_conv")(features)
-        if index <= 3:
-            features = keras.layers.MaxPooling2D(2, name=f"block{index}_pool")(features)
-    return keras.Model(inputs, features, name=name)
+    return small_cnn(input_shape, include_top=False, filters=tuple(filters), standardize=True, pooled_blocks=3,
+                     name=name)
 
 
 def _checked(tasks):

@@ -34,7 +34,7 @@ import numpy as np
 
 from dlkit.errors import ConfigError, DatasetError
 from dlkit.sequence import names as name_lists
-from dlkit.sequence.text import tokenize
+from dlkit.sequence.text import right_pad, tokenize
 
 #: Tag names in id order.
 TAGS = ("O", "PER")
@@ -289,8 +289,5 @@ def predict_tags(model, sentences, batch_size=128):
     One compiled ``predict`` over the sentences right-padded to the longest: the
     padding is masked, so it changes no tag.
     """
-    import keras
-
-    ids = keras.utils.pad_sequences(sentences, padding="post", dtype="int32")
-    probabilities = model.predict(ids, batch_size=batch_size, verbose=0)
+    probabilities = model.predict(right_pad(sentences), batch_size=batch_size, verbose=0)
     return [probabilities[index, :len(row)].argmax(axis=-1).astype(np.int32) for index, row in enumerate(sentences)]

@@ -414,6 +414,13 @@ def compressor_bits_per_character(text):
     return {name: 8.0 * size / len(text) for name, size in sizes.items()}
 
 
+def right_pad(sequences):
+    """Int32 ``(len(sequences), longest)`` ids: each row from the left, then ``PADDING_ID`` (0, masked) on the right."""
+    import keras
+
+    return keras.utils.pad_sequences(sequences, padding="post", dtype="int32", value=PADDING_ID)
+
+
 #: Train, dev and test shares of :func:`split_text`.
 SPLIT = (0.9, 0.05, 0.05)
 

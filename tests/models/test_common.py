@@ -56,3 +56,16 @@ def test_global_pool_names_its_layer_and_shapes_the_features(pooling, shape, nam
     expected = {None: maps, "avg": maps.mean(axis=(1, 2)), "max": maps.max(axis=(1, 2)),
                 "flatten": maps.reshape(2, -1)}[pooling]
     np.testing.assert_allclose(np.asarray(model(maps)), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_small_cnn_standardizes_each_image_and_pools_only_the_first_blocks():
+    from dlkit.models import small_cnn
+
+    model = small_cnn((32, 32, 3), include_top=False, filters=(4, 4, 4, 4), standardize=True, pooled_blocks=3)
+    names = [layer.name for layer in model.layers[1:]]
+    assert names[0] == "standardize" and "block4_pool" not in names and "block3_pool" in names
+    assert model.output_shape == (None, 4, 4, 4)
+    # A background colour added to every pixel of an image changes nothing after standardization.
+    image = np.random.default_rng(0).uniform(0, 1, (1, 32, 32, 3)).astype("float32")
+    shifted = image + np.array([0.3, -0.2, 0.5], "float32")
+    np.testing.assert_allclose(np.asarray(model(shifted)), np.asarray(model(image)), rtol=1e-4, atol=1e-4)

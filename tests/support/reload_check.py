@@ -155,14 +155,13 @@ def char_language_model_headline(folder, models):
 
 
 def name_classification_headline(folder, models):
-    import keras
-
     from dlkit.sequence import CharVocabulary, names
+    from dlkit.sequence.text import right_pad
 
     args = config_of(folder)
     test_names, labels = names.split_names(names.surnames_by_language(), seed=args.seed)["test"]
     vocabulary = CharVocabulary.load(folder / "vocabulary.json")
-    ids = keras.utils.pad_sequences([vocabulary.encode(name) for name in test_names], padding="post", dtype="int32")
+    ids = right_pad([vocabulary.encode(name) for name in test_names])
     return {"test_accuracy": accuracy(models["model.keras"], ids, labels)}
 
 
