@@ -45,7 +45,7 @@ from dlkit.errors import ConfigError, DlkitError
 
 STRATEGIES = ("auto", "default", "mirrored", "multiworker")
 #: Flags that may change between a run and its resumption: where it runs, not what it computes.
-RESUMABLE_CHANGES = ("out", "strategy", "data_dir", "quiet")
+RESUMABLE_CHANGES = ("out", "strategy", "data_dir", "quiet", "tensorboard")
 #: What the metric keys that several recipes write mean, in every recipe (docs/architecture.md lists them too).
 METRIC_KEYS = {
     "params": "parameters of the model the run saves (for a comparison, of the model the headline is about)",
@@ -120,12 +120,13 @@ def positive_float(text):
     return value
 
 
-def recipe_parser(recipe, description=None):
+def recipe_parser(recipe, description=None, trains=True):
     """Returns an ``argparse.ArgumentParser`` with the flags all recipes share.
 
     Args:
         recipe: the recipe name, used for the default ``--out``.
         description: text shown by ``--help`` (usually the recipe's docstring).
+        trains: add ``--tensorboard`` (every recipe that trains or optimizes has it).
     """
     parser = RecipeArgumentParser(
         prog=f"{recipe}.py",
@@ -142,7 +143,37 @@ def recipe_parser(recipe, description=None):
     common.add_argument("--strategy", choices=STRATEGIES, default="auto", help="tf.distribute strategy")
     common.add_argument("--mixed-precision", action="store_true", help="float16 compute, float32 last layer")
     common.add_argument("--data-dir", default=None, help="TFDS data folder (datasets are read from or downloaded here)")
+    common.add_argument("--quiet", action="store_true",
+                        help="no progress output (epoch lines, progress bars, heartbeats); results and the summary "
+                             "line still print")
+    if trains:
+        common.add_argument("--tensorboard", action="store_true",
+                            help="write TensorBoard logs to OUT/logs (view: tensorboard --logdir OUT/logs)")
     return parser
+
+
+def progress_options(args, logs=None):
+    """``verbose`` and ``tensorboard`` for :func:`dlkit.training.fit` from ``--quiet`` and ``--tensorboard``.
+
+    Args:
+        args: the parsed flags.
+        logs: the TensorBoard folder, for a fit without an ``out`` of its own
+            (default: the fit's ``out/logs``).
+    """
+    tensorboard = (True if logs is None else str(logs)) if getattr(args, "tensorboard", False) else False
+    return {"verbose": verbosity(args), "tensorboard": tensorboard}
+
+
+def verbosity(args):
+    """The ``verbose`` value for a recipe's loops (:func:`dlkit.progress.mode`).
+
+    0 with ``--quiet``; 1 (Keras's progress bar) on a terminal or in a
+    notebook; 2 (a line per epoch plus a heartbeat during long steps) when the
+    output is a file, a pipe or the tour.
+    """
+    from dlkit import progress
+
+    return progress.mode(quiet=getattr(args, "quiet", False))
 
 
 def default_out(recipe):

@@ -39,7 +39,7 @@ import time
 import keras
 import tensorflow as tf
 
-from dlkit import files
+from dlkit import files, progress
 from dlkit.errors import ConfigError, TrainingError
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
@@ -290,7 +290,8 @@ def fit(
             kill); remove it with :func:`dlkit.files.clear_resume_state`.
             ``False``: removed when training ends.
         early_stopping: patience in epochs, or ``None`` for no early stopping.
-        tensorboard: write TensorBoard logs to ``out/logs``.
+        tensorboard: write TensorBoard logs (loss and metrics per epoch) to
+            ``out/logs`` (``True``) or to the folder given.
         callbacks: extra Keras callbacks.
         strategy: a name for :func:`make_strategy` or a strategy instance.
         mixed_precision: build under ``mixed_float16``; the model's outputs
@@ -300,7 +301,9 @@ def fit(
             mean loss exceeds this many times the loss of the first batch
             (at least 1.0): the run diverged even if the loss is finite.
             ``None`` checks only for NaN and infinity.
-        verbose: passed to ``model.fit``.
+        verbose: 0 (silent), 1 (Keras's progress bar), 2 (a line per epoch
+            and a heartbeat line during long epochs, :mod:`dlkit.progress`), or
+            ``"auto"``: 1 on a terminal or in a notebook, else 2.
 
     Returns:
         A :class:`FitResult`.
@@ -322,8 +325,9 @@ def fit(
         train = train.repeat()
     strategy = make_strategy(strategy)
     out_path = pathlib.Path(out) if out is not None else None
-    if tensorboard and out_path is None:
-        raise ConfigError("tensorboard=True needs an out folder for its logs.")
+    if tensorboard is True and out_path is None:
+        raise ConfigError("tensorboard=True needs an out folder for its logs; or pass the logs folder as tensorboard.")
+    log_dir = (out_path / "logs" if tensorboard is True else pathlib.Path(tensorboard)) if tensorboard else None
     settings = _settings(
         optimizer=optimizer, learning_rate=learning_rate, schedule=schedule, decay_rate=decay_rate,
         warmup_steps=warmup_steps, momentum=momentum, weight_decay=weight_decay, clipnorm=clipnorm,
@@ -383,13 +387,15 @@ def fit(
         ]
         if backup_dir is not None:
             all_callbacks.append(Backup(backup_dir, settings, guard))
-        if tensorboard:
-            all_callbacks.append(keras.callbacks.TensorBoard(str(out_path / "logs")))
+    if log_dir is not None:
+        all_callbacks.append(keras.callbacks.TensorBoard(str(log_dir)))
     if early_stopping is not None:
         all_callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=int(early_stopping), restore_best_weights=False)
         )
     all_callbacks.extend(callbacks)
+    verbose = progress.check_verbose(verbose)
+    all_callbacks.extend(progress.fit_callbacks(verbose))
     epoch_counter = _EpochCounter()
     all_callbacks.append(epoch_counter)
     if files.failpoints_active("batch"):

@@ -141,7 +141,8 @@ def main(argv=None):
                                     num_layers=args.layers, cell=args.cell, dropout=args.dropout),
         train, dev, epochs=epochs, optimizer="adam", learning_rate=learning_rate, schedule="cosine",
         clipnorm=args.clipnorm, steps_per_epoch=settings.get("steps_per_epoch"), out=out, restore_best=True,
-        keep_backup=True, strategy=args.strategy, mixed_precision=args.mixed_precision, verbose=2,
+        keep_backup=True, strategy=args.strategy, mixed_precision=args.mixed_precision,
+        **cli.progress_options(args),
     )
     model = result.model
     steps = settings.get("steps_per_epoch")

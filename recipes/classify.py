@@ -130,6 +130,7 @@ def main(argv=None):
         keep_backup=True,  # until metrics.json exists: a rerun after a kill skips to the end
         strategy=args.strategy,
         mixed_precision=args.mixed_precision,
+        **cli.progress_options(args),
     )
     model = result.model
     inference.save_model(model, out / "model.keras")

@@ -148,7 +148,8 @@ def fit(args, build, train, out, **compile_arguments):
     return training.fit(
         build, train, epochs=schedule(args)[0], learning_rate=args.learning_rate, out=out,
         keep_backup=True,  # until metrics.json exists: a rerun after a kill skips the finished phases
-        strategy=args.strategy, mixed_precision=args.mixed_precision, verbose=0 if args.quick else 2,
+        strategy=args.strategy, mixed_precision=args.mixed_precision,
+        **cli.progress_options(args),
         **compile_arguments,
     )
 
@@ -197,7 +198,7 @@ def main(argv=None):
     model = with_adapter(result.model, polarity=None if args.data == "lfw" else "light_on_dark")
     pixels = unseen.images * 255.0
     inference.save_model(model, out / "model.keras")
-    embeddings = model.predict(pixels, verbose=0)
+    embeddings = model.predict(pixels, verbose=cli.verbosity(args))
     verification.check_spread(embeddings, advice="Lower the learning rate. The training backup is kept. "
                               f"Received: --learning-rate {args.learning_rate}, --margin {args.margin}")
 
@@ -256,7 +257,8 @@ def main(argv=None):
     plots.plot_roc(curves, out / "roc.png")
     plots.plot_tsne(embeddings, unseen.labels, unseen.names, out / "embeddings_tsne.png", seed=args.seed,
                     max_points=400 if args.quick else 1000)
-    plots.plot_pairs(unseen.images, first, second, distances, same, report["threshold"], out / "pairs.png")
+    plots.plot_pairs(unseen.images, first, second, distances, same, report["threshold"], out / "pairs.png",
+                     labels=unseen.labels, names=unseen.names)
     headline = HEADLINE + (["siamese_verification_accuracy"] if args.siamese else [])
     return cli.finish_run(out, metrics, headline, recipe="face_verification")
 

@@ -111,7 +111,7 @@ def fit_options(args, settings):
         "schedule": "cosine",
         "strategy": args.strategy,
         "mixed_precision": args.mixed_precision,
-        "verbose": 0 if args.quick else "auto",
+        **cli.progress_options(args),
         "keep_backup": True,  # until metrics.json exists: a rerun after a kill skips the finished phases
     }
 

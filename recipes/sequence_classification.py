@@ -132,7 +132,7 @@ def classify_names(args, out):
     result = training.fit(
         build, dataset("train", shuffle=True), dataset("dev"), epochs=epochs, learning_rate=args.learning_rate,
         schedule="cosine", clipnorm=1.0, out=out, monitor="val_accuracy", restore_best=True, keep_backup=True,
-        strategy=args.strategy, mixed_precision=args.mixed_precision,
+        strategy=args.strategy, mixed_precision=args.mixed_precision, **cli.progress_options(args),
     )
     model = result.model
     inference.save_model(model, out / "model.keras")
@@ -225,7 +225,7 @@ def tag_names(args, out):
         results[direction] = training.fit(
             build, dataset("train", shuffle=True), dataset("dev"), epochs=epochs, learning_rate=args.learning_rate,
             schedule="cosine", clipnorm=1.0, out=out / direction, restore_best=True, keep_backup=True,
-            strategy=args.strategy, mixed_precision=args.mixed_precision,
+            strategy=args.strategy, mixed_precision=args.mixed_precision, **cli.progress_options(args),
         )
         model = results[direction].model
         predictions[direction] = {split: tagging.predict_tags(model, inputs[split]) for split in ("dev", "test")}

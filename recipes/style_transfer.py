@@ -101,7 +101,8 @@ def main(argv=None):
         options["content_weight"] = args.content_weight
     result = style.stylize(content, styles, steps=steps, size=size, optimizer=args.optimizer,
                            preserve_color=args.preserve_color, style_blend=blend, weights=args.weights,
-                           seed=args.seed, **options)
+                           seed=args.seed, verbose=cli.verbosity(args),
+                           tensorboard=out / "logs" if args.tensorboard else None, **options)
     if not np.isfinite(result.log["total"][-1]) or not np.all(np.isfinite(result.image)):
         raise TrainingError(
             f"Style transfer diverged: the loss is {result.log['total'][-1]} after {result.steps} steps. Lower "
@@ -119,7 +120,8 @@ def main(argv=None):
     settings = dict(steps=steps, size=size, optimizer=args.optimizer, preserve_color=args.preserve_color,
                     style_blend=blend, weights=args.weights, seed=args.seed, **options)
     inference.write_run(out, "style_transfer", "style_transfer", style_images=style_files, settings=settings)
-    plot_triptych(content, styles, result.image, out / "triptych.png")
+    plot_triptych(content, styles, result.image, out / "triptych.png",
+                  title=f"Style transfer: content + style -> result ({args.optimizer}, {size} px, {result.steps} steps)")
     plot_losses(result.log, out / "losses.png", title=f"style transfer ({args.optimizer}, {size} px)")
 
     log = result.log

@@ -26,6 +26,7 @@ import pathlib
 import re
 import subprocess
 import sys
+import threading
 import time
 
 # Run as a script, the tour only starts recipe processes and reads their files: no Keras, no TensorFlow in it (see
@@ -43,6 +44,8 @@ ORDER = (
     "classify", "transfer_learning", "multitask", "yolo_detection", "face_verification", "style_transfer", "word2vec",
     "char_language_model", "sequence_classification",
 )
+#: The longest the tour stays silent while a recipe runs (seconds); recipes print their own progress more often.
+HEARTBEAT_SECONDS = 30.0
 SUMMARY_PREFIX = re.compile(r"^[\w.-]+: ")  # "classify: test_accuracy=0.97 ... -> runs/..."
 
 
@@ -125,11 +128,20 @@ def forwarded_flags(args):
         flags += ["--strategy", args.strategy]
     if args.mixed_precision:
         flags.append("--mixed-precision")
+    if args.tensorboard:
+        flags.append("--tensorboard")
     return flags
 
 
-def run_recipe(name, script, out, flags, timeout):
-    """Runs one recipe script with ``--quick`` in a child process and returns its summary entry."""
+def run_recipe(name, script, out, flags, timeout, echo=True):
+    """Runs one recipe script with ``--quick`` in a child process and returns its summary entry.
+
+    With ``echo``, each line the recipe prints (its epoch and progress lines:
+    a child writing to a pipe prints plain lines, see :mod:`dlkit.progress`)
+    is shown as it comes, indented under the recipe's name, and a heartbeat
+    line says the recipe is still running when it has printed nothing for
+    :data:`HEARTBEAT_SECONDS`.
+    """
     folder = out / name
     folder.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(script), "--quick", "--out", str(folder), *flags]
@@ -138,13 +150,39 @@ def run_recipe(name, script, out, flags, timeout):
     # Recipes import dlkit; this makes a source checkout work even when it is not installed.
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     started = time.perf_counter()
-    try:
-        finished = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=environment)
-        stdout, stderr, returncode = finished.stdout, finished.stderr, finished.returncode
-        status = "ok" if returncode == 0 else "failed"
-    except subprocess.TimeoutExpired as expired:
-        stdout, stderr, returncode = _text(expired.stdout), _text(expired.stderr), None
-        status = "timeout"
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               errors="replace", env=environment)
+    stdout, stderr = [], []
+    last_output = [started]
+
+    def pump(stream, lines, show):
+        for line in stream:
+            lines.append(line)
+            if show:
+                last_output[0] = time.perf_counter()
+                print(f"    {name} | {line.rstrip()}", flush=True)
+
+    readers = [threading.Thread(target=pump, args=(process.stdout, stdout, echo), daemon=True),
+               threading.Thread(target=pump, args=(process.stderr, stderr, False), daemon=True)]
+    for reader in readers:
+        reader.start()
+    status = None
+    while status is None:
+        try:
+            returncode = process.wait(timeout=0.5)
+            status = "ok" if returncode == 0 else "failed"
+        except subprocess.TimeoutExpired:
+            now = time.perf_counter()
+            if now - started > timeout:
+                process.kill()
+                process.wait()
+                returncode, status = None, "timeout"
+            elif echo and now - last_output[0] >= HEARTBEAT_SECONDS:
+                last_output[0] = now
+                print(f"    {name} | still running ({now - started:.0f} s)", flush=True)
+    for reader in readers:
+        reader.join()
+    stdout, stderr = "".join(stdout), "".join(stderr)
     seconds = time.perf_counter() - started
     (folder / "stdout.log").write_text(stdout)
     (folder / "stderr.log").write_text(stderr)
@@ -184,7 +222,7 @@ def main(argv=None):
     summary = {}
     for number, (name, script) in enumerate(recipes.items(), start=1):
         print(f"[{number}/{len(recipes)}] {name} ...", flush=True)
-        entry = run_recipe(name, script, out, flags, args.timeout)
+        entry = run_recipe(name, script, out, flags, args.timeout, echo=not args.quiet)
         summary[name] = entry
         detail = " ".join(f"{key}={cli.format_value(value)}" for key, value in entry["headline"].items())
         print(f"[{number}/{len(recipes)}] {name} {entry['status']} in {entry['total_seconds']:.0f} s"
@@ -192,7 +230,7 @@ def main(argv=None):
         cli.write_json(out / "summary.json", summary, sort_keys=False)  # in tour order; kept current
 
     total = time.perf_counter() - started
-    (out / "index.html").write_text(report.render_tour_page(summary, total))
+    (out / "index.html").write_text(report.render_tour_page(summary, total, folder=out))
     metrics = {
         "recipes": len(summary),
         "recipes_ok": sum(entry["status"] == "ok" for entry in summary.values()),
@@ -216,12 +254,6 @@ def _number(text):
         except ValueError:
             pass
     return text
-
-
-def _text(value):
-    if value is None:
-        return ""
-    return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
 def _display_path(script):

@@ -30,7 +30,7 @@ any weights, fine-tuned in two phases on an image folder or a TFDS set.
 Writes into --out (default runs/transfer_learning-<timestamp>): config.json,
 metrics.json, model.keras (raw pixels of any image in; digits: the last
 fine-tuned model; pretrained: VGG16 features + the head) with run.json (its
-class names), and per mode: comparison.png and test_accuracy_by_epoch.png
+class names), and per mode: comparison.png and heldout_accuracy_by_epoch.png
 (digits); comparison.png, crops.png and the feature caches features/*.npz
 (pretrained); curves.png, confusion_matrix.png (your data).
 
@@ -128,7 +128,8 @@ def digits_mode(args, out):
         keras.utils.set_random_seed(seed)
         pretrained = training.fit(digits_cnn(num_classes=len(old), dropout=0.2),
                                   experiments.batches(old_images / 255.0, old_labels, 32, seed), epochs=15,
-                                  learning_rate=2e-3, strategy=args.strategy, verbose=0).model
+                                  learning_rate=2e-3, strategy=args.strategy,
+                                  **cli.progress_options(args, logs=out / "logs" / f"pretrain_seed{seed}")).model
         inference.save_model(pretrained, out / "pretrained_0-4.keras")
         old_accuracies.append(experiments.accuracy(pretrained, old_test_images / 255.0, old_test_labels))
 
@@ -138,7 +139,8 @@ def digits_mode(args, out):
         arm_curves, tuned = experiments.train_three_arms(
             out / "pretrained_0-4.keras", lambda: digits_cnn(include_top=False), train, held_out, len(new),
             epochs=epochs, learning_rate=args.learning_rate, fine_tune_learning_rate=args.fine_tune_learning_rate,
-            fraction=args.fine_tune_fraction, seed=seed, strategy=args.strategy)
+            fraction=args.fine_tune_fraction, seed=seed, strategy=args.strategy,
+            **cli.progress_options(args, logs=out / "logs" / f"seed{seed}"))
         for arm in ARMS:
             curves[arm].append(arm_curves[arm])
     results = {arm: [curve[-1] for curve in curves[arm]] for arm in ARMS}
@@ -154,7 +156,7 @@ def digits_mode(args, out):
                           spread={labels[arm]: float(np.std(results[arm])) for arm in ARMS} if repeats > 1 else None,
                           chance=1 / len(new))
     plots.plot_learning_curves({labels[arm]: np.mean(curves[arm], axis=0) for arm in ARMS},
-                               out / "test_accuracy_by_epoch.png", epochs // 2,
+                               out / "heldout_accuracy_by_epoch.png", epochs // 2,
                                f"Digits 5-9, {args.shots} shots: held-out accuracy while training"
                                + (f"\n(mean of {repeats} seeds)" if repeats > 1 else ""))
     metrics = {"mode": "digits", "shots": args.shots, "repeats": repeats, "epochs": epochs,
@@ -186,7 +188,8 @@ def pretrained_mode(args, out):
         probes[arm] = experiments.linear_probe(
             "vgg16", weights, (train_images, train_labels), (test_images, test_labels), len(class_names),
             cache=out / "features" / f"{arm}_{size}px_seed{args.seed}", epochs=args.epochs or 100, seed=args.seed,
-            strategy=args.strategy, cut_at="block4_pool", pooling="max", name=f"vgg16_{arm}")
+            strategy=args.strategy, cut_at="block4_pool", pooling="max", name=f"vgg16_{arm}",
+            **cli.progress_options(args, logs=out / "logs" / arm))
 
     # One model for images: the extractor, the training standardization, the head.
     served = with_adapter(probes["pretrained"].model, scale=1.0)  # the extractor carries VGG's caffe preprocessing
@@ -229,7 +232,7 @@ def custom_mode(args, out):
         learning_rate=args.learning_rate, fine_tune_learning_rate=args.fine_tune_learning_rate,
         fraction=args.fine_tune_fraction, out=out,
         keep_backup=True,  # each phase resumes, or is skipped once done, until metrics.json exists
-        strategy=task.strategy, mixed_precision=args.mixed_precision)
+        strategy=task.strategy, mixed_precision=args.mixed_precision, **cli.progress_options(args))
     # result.model: under a distribution strategy each phase trains a copy made inside the strategy's scope.
     model = with_adapter(result.model, scale=1.0)  # raw pixels of any size; the backbone's preprocessing is inside
     inference.save_model(model, out / "model.keras")
@@ -239,7 +242,8 @@ def custom_mode(args, out):
                         adapter=model.get_layer("adapter").conventions())
     y_true, probabilities = evaluation.predict_classes(model, task.test)
     report = evaluation.classification_report(y_true, probabilities, class_names)
-    evaluation.plot_curves(result.history, out / "curves.png", title=f"{args.backbone} on {args.dataset}")
+    evaluation.plot_curves(result.history, out / "curves.png", title=f"{args.backbone} on {args.dataset}",
+                           phase_starts={result.head_epochs + 1: "fine-tune: backbone unfrozen"})
     evaluation.plot_confusion_matrix(report["confusion_matrix"], class_names, out / "confusion_matrix.png",
                                      title=f"{args.backbone}: test set")
     metrics = {"mode": "custom", "backbone": str(args.backbone), "weights": str(args.weights),

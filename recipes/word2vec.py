@@ -73,7 +73,8 @@ def main(argv=None):
     result = train_word2vec(
         sentences, dim=args.dim, window=args.window, negative=args.negative, min_count=args.min_count,
         sample=args.sample, epochs=epochs, architecture=args.architecture, alpha=args.alpha,
-        batch_size=batch_size, seed=args.seed, backup=out / "backup", keep_backup=True, verbose=1,
+        batch_size=batch_size, seed=args.seed, backup=out / "backup", keep_backup=True,
+        verbose=cli.verbosity(args), tensorboard=out / "logs" if args.tensorboard else None,
     )
     vectors = result.vectors
     pairs = vectors.evaluate_word_pairs(datapath("wordsim353.tsv"))

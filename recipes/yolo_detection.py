@@ -145,7 +145,7 @@ def main(argv=None):
         keep_backup=True,  # until metrics.json exists: a rerun after a kill skips to the evaluation
         strategy=strategy,
         mixed_precision=args.mixed_precision,
-        verbose=2,
+        **cli.progress_options(args),
     )
     model = result.model
 
@@ -156,7 +156,7 @@ def main(argv=None):
     pixels = test_arrays["images"] * 255.0
     serving.predict(pixels[:batch_size], verbose=0)  # warm-up
     start = time.perf_counter()
-    detections = serving.predict(pixels, batch_size=batch_size, verbose=0)
+    detections = serving.predict(pixels, batch_size=batch_size, verbose=cli.verbosity(args))
     inference_ms = 1000.0 * (time.perf_counter() - start) / len(pixels)
     detections["boxes"] = np.where(detections["boxes"] >= 0, detections["boxes"] / size, -1.0)  # rel_xyxy
     metrics = detection.evaluate_detections(

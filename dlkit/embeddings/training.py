@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from dlkit import files
+from dlkit import progress as progress_display
 from dlkit.embeddings.corpus import read_corpus
 from dlkit.embeddings.model import NegativeSamplingLoss, Word2Vec
 from dlkit.embeddings.sampling import NegativeSampler, make_chunks
@@ -51,7 +52,7 @@ MIN_VOCABULARY = 10
 def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e-3, epochs=5, *,
                    architecture="skipgram", alpha=0.025, min_alpha=1e-4, batch_size=4096, max_vocab_size=None,
                    ns_exponent=0.75, seed=0, shrink_windows=True, jit_compile=True, backup=None, keep_backup=False,
-                   verbose=0):
+                   verbose=0, callbacks=None, tensorboard=None):
     """Trains word2vec with negative sampling.
 
     Plain SGD on the summed sigmoid negative-sampling loss of a batch of pairs;
@@ -87,7 +88,16 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
             ``None``: no backup.
         keep_backup: keep the state after training, marked finished (a rerun
             then skips training); ``False`` removes it.
-        verbose: 1 prints one line per epoch.
+        verbose: progress (:mod:`dlkit.progress`): 0 none, 1 Keras's progress
+            bar over the words of all epochs, 2 a line at least every
+            ``HEARTBEAT_SECONDS`` and one per epoch; ``"auto"`` picks 1 or 2.
+        callbacks: Keras callbacks; ``on_train_batch_end(chunk, logs)`` is
+            called after each chunk of batches, ``batch`` being the words
+            processed (of all epochs) minus one and ``logs`` ``{"loss": mean
+            loss per pair so far this epoch}``; ``on_epoch_end(epoch, logs)``
+            with ``{"loss": the epoch's}``.
+        tensorboard: a folder for TensorBoard logs (the loss per chunk, at the
+            words processed, and per epoch), or ``None``.
 
     Returns:
         A ``Word2VecResult``.
@@ -161,11 +171,11 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
     shape = [batch_size] if width is None else [batch_size, width]
     train_chunk(tf.zeros(shape, tf.int32), tf.zeros([batch_size, negative + 1], tf.int32),
                 tf.zeros([batch_size, negative + 1]), tf.zeros([batch_size]))
-    if verbose > 1:
-        print(f"step compiled at {time.perf_counter() - start:.2f} s", flush=True)
+    # Progress is counted in words of all epochs, as the learning rate decays: a chunk's `progress` is the
+    # fraction of train_words processed before its first pair.
+    report = _Report(callbacks, train_words, verbose, tensorboard)
+    report.begin()
     for inputs, candidates, weights, progress in chunk_iterator:
-        if verbose > 1:
-            print(f"chunk received at {time.perf_counter() - start:.2f} s", flush=True)
         count = int(candidates.shape[0])
         if count == 0:
             continue
@@ -173,21 +183,19 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         epoch = min(int(float(progress[0]) * epochs + 1e-4), epochs - 1)
         if epoch != last_epoch:
             losses.append(epoch_loss / max(epoch_examples, 1))
-            _report(verbose, last_epoch, epochs, losses[-1], start)
+            report.epoch_end(last_epoch, losses[-1])
             _save(model, backup, settings, last_epoch + 1, losses, finished=False)
             epoch_loss, epoch_examples, last_epoch = 0.0, 0, epoch
         epoch_loss += float(train_chunk(inputs, candidates, weights, progress))
         files.failpoint("batch")  # a chunk of batches
-        if verbose > 1:
-            print(f"chunk of {count} examples done at {time.perf_counter() - start:.2f} s", flush=True)
         epoch_examples += count
         examples += count
+        report.chunk_end(float(progress[-1]), epoch_loss / epoch_examples)
     seconds = time.perf_counter() - start
-    if verbose > 1:
-        print(f"loop done at {seconds:.2f} s", flush=True)
     if first_epoch < epochs:
         losses.append(epoch_loss / max(epoch_examples, 1))
-        _report(verbose, last_epoch, epochs, losses[-1], start)
+        report.epoch_end(last_epoch, losses[-1])
+    report.end()
     if not np.all(np.isfinite(losses)):
         raise TrainingError(f"word2vec loss is not finite; lower alpha or batch_size. Received: losses={losses}")
     if first_epoch < epochs:
@@ -281,6 +289,28 @@ def sparse_sgd_step(model, alpha=0.025, min_alpha=1e-4, jit_compile=True):
     return tf.function(step, jit_compile=jit_compile)
 
 
-def _report(verbose, epoch, epochs, loss, start):
-    if verbose:
-        print(f"epoch {epoch + 1}/{epochs}: loss per pair {loss:.4f} ({time.perf_counter() - start:.1f} s)", flush=True)
+class _Report:
+    """Sends word2vec's progress to Keras callbacks (a progress display and TensorBoard among them)."""
+
+    def __init__(self, callbacks, train_words, verbose, tensorboard):
+        self.train_words = int(train_words)
+        self.verbose = progress_display.check_verbose(verbose)
+        self.callbacks = progress_display.loop_callbacks(callbacks, self.train_words, self.verbose, label="word2vec",
+                                                         unit_name="word", tensorboard=tensorboard)
+        self.words = 0
+
+    def begin(self):
+        self.callbacks.on_train_begin()
+
+    def chunk_end(self, fraction, loss):
+        """``fraction``: of all epochs' words processed when the chunk's last pair was made."""
+        self.words = min(int(round(fraction * self.train_words)), self.train_words)
+        self.callbacks.on_train_batch_end(self.words - 1, {"loss": loss})
+
+    def epoch_end(self, epoch, loss):
+        self.callbacks.on_epoch_end(epoch, {"loss": loss})
+        if self.verbose == progress_display.LINES:
+            print(f"word2vec: epoch {epoch + 1} done, loss per pair {loss:.4f}", flush=True)
+
+    def end(self):
+        self.callbacks.on_train_end()

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dlkit import progress
 from dlkit.errors import ConfigError
 from dlkit.style import image as image_io
 from dlkit.style import losses
@@ -110,7 +111,8 @@ def _pixel_bounds(shape):
     return low, low + 255.0
 
 
-def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit_compile=False):
+def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit_compile=False, callbacks=None,
+             first_step=0):
     """Optimizes caffe-space pixels with Adam; returns (image, per-step log tensors).
 
     Args:
@@ -119,6 +121,10 @@ def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit
         steps: number of updates.
         learning_rate: Adam's step in pixel units (0–255 scale).
         jit_compile: compile the step with XLA.
+        callbacks: a ``keras.callbacks.CallbackList``; ``on_train_batch_end(first_step + i, losses)``
+            after each step, the losses as tensors (read them only when needed:
+            reading one waits for the step).
+        first_step: the number of steps run before this call (earlier scales).
 
     Returns:
         ``(final caffe image as a tensor, list of per-step dicts of scalar tensors)``.
@@ -142,14 +148,18 @@ def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit
 
     step.get_concrete_function()  # trace now, so the timing below measures steps only
     start = time.perf_counter()
-    log = [step() for _ in range(steps)]
+    log = []
+    for index in range(steps):
+        log.append(step())
+        if callbacks is not None:
+            callbacks.on_train_batch_end(first_step + index, log[-1])
     final = tf.convert_to_tensor(variable.value)
     final.numpy()  # waits for the last step
     run_adam.last_seconds = time.perf_counter() - start
     return final, log
 
 
-def run_lbfgs(objective, initial, steps, max_correction=10):
+def run_lbfgs(objective, initial, steps, max_correction=10, callbacks=None, first_step=0):
     """Optimizes caffe-space pixels with SciPy's L-BFGS-B (the paper's optimizer).
 
     Bounds keep pixels valid without clipping. SciPy works in float64 NumPy, so
@@ -161,6 +171,9 @@ def run_lbfgs(objective, initial, steps, max_correction=10):
         initial: ``(1, h, w, 3)`` caffe-space starting image.
         steps: maximum L-BFGS iterations (each may evaluate the loss more than once).
         max_correction: L-BFGS memory (SciPy's ``maxcor``).
+        callbacks: a ``keras.callbacks.CallbackList``; ``on_train_batch_end(first_step + i, losses)``
+            after each iteration.
+        first_step: the number of steps run before this call (earlier scales).
 
     Returns:
         ``(final caffe image, list of per-iteration dicts of loss values)``.
@@ -194,6 +207,8 @@ def run_lbfgs(objective, initial, steps, max_correction=10):
     def record(flat):
         if not np.array_equal(flat, last["x"]):
             function(flat)
+        if callbacks is not None:  # the loss before this iteration's update, as Adam reports
+            callbacks.on_train_batch_end(first_step + len(log) - 1, log[-1])
         log.append(last["values"])
 
     result = scipy.optimize.minimize(
@@ -273,6 +288,9 @@ def stylize(
     extractor=None,
     seed=0,
     jit_compile=False,
+    callbacks=None,
+    verbose=0,
+    tensorboard=None,
 ):
     """Paints ``content`` in the style of ``style`` (Gatys et al. 2016).
 
@@ -306,6 +324,14 @@ def stylize(
             model to reuse (its layers must include the ones asked for).
         seed: seed of the noise initialization.
         jit_compile: XLA-compile the Adam step.
+        callbacks: Keras callbacks: ``on_train_begin``, then
+            ``on_train_batch_end(step, logs)`` after each step with the weighted
+            losses of :data:`COMPONENTS` (tensors with Adam: reading one waits
+            for the step), then ``on_train_end``.
+        verbose: progress (:mod:`dlkit.progress`): 0 none, 1 Keras's progress
+            bar, 2 a line at least every ``HEARTBEAT_SECONDS``; ``"auto"``
+            picks 1 or 2. A 512 px Adam step takes seconds on a CPU.
+        tensorboard: a folder for TensorBoard logs of the losses per step, or ``None``.
 
     Returns:
         A :class:`StyleResult` with the image and a per-step log of each loss.
@@ -359,6 +385,8 @@ def stylize(
         current = content
     log = {name: [] for name in (*COMPONENTS, "size")}
     seconds = 0.0
+    callbacks = progress.loop_callbacks(callbacks, steps, verbose, label="stylize", tensorboard=tensorboard)
+    callbacks.on_train_begin()
     for longest, count in zip(sizes, counts):
         shape = image_io.fit_longest(final_shape, longest)
         scaled_content = image_io.resize(content, shape)
@@ -369,17 +397,20 @@ def stylize(
         if count == 0:
             continue
         if optimizer == "adam":
-            result, step_log = run_adam(objective, initial, count, learning_rate, jit_compile)
+            result, step_log = run_adam(objective, initial, count, learning_rate, jit_compile, callbacks,
+                                        first_step=len(log["total"]))
             result = result.numpy()
             seconds += run_adam.last_seconds
         else:
-            result, step_log = run_lbfgs(objective, initial, count)
+            result, step_log = run_lbfgs(objective, initial, count, callbacks=callbacks,
+                                         first_step=len(log["total"]))
             result = result.numpy()
             seconds += run_lbfgs.last_seconds
         for name in COMPONENTS:
             log[name].extend(float(values[name]) for values in step_log)
         log["size"].extend([longest] * len(step_log))
         current = image_io.deprocess(result[0])
+    callbacks.on_train_end({name: log[name][-1] for name in COMPONENTS})
     if preserve_color:
         current = _recolor(current, original_content)
     return StyleResult(image=current.astype("float32"), log=log, seconds=seconds, steps=len(log["total"]))

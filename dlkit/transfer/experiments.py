@@ -14,12 +14,13 @@
 """
 
 import dataclasses
+import pathlib
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from dlkit import training
+from dlkit import progress, training
 from dlkit.transfer.backbones import build_classifier, build_feature_extractor
 from dlkit.transfer.features import extract_features, train_head
 from dlkit.transfer.fine_tuning import fine_tune
@@ -100,6 +101,8 @@ def train_three_arms(
     fraction=None,
     seed=0,
     strategy="default",
+    verbose=0,
+    tensorboard=False,
 ):
     """Trains the same architecture on a new task from scratch, frozen and fine-tuned; scores each epoch.
 
@@ -122,26 +125,31 @@ def train_three_arms(
         fraction: share of the base to unfreeze in phase 2 (default: all).
         seed: the seed set before building each arm.
         strategy: a :func:`dlkit.training.fit` distribution strategy.
+        verbose: progress of each arm's training (:func:`dlkit.training.fit`'s ``verbose``).
+        tensorboard: a folder for TensorBoard logs, one subfolder per arm; ``False``: none.
 
     Returns:
         ``(curves, tuned)``: ``{arm: [held-out accuracy after each epoch]}`` for
         :data:`ARMS` and the fine-tuned model.
     """
     records = {arm: {} for arm in ARMS}
-    common = {"optimizer": "adam", "verbose": 0, "strategy": strategy, "learning_rate": learning_rate}
+    common = {"optimizer": "adam", "verbose": verbose, "strategy": strategy, "learning_rate": learning_rate}
     shape = tuple(held_out[0].shape[1:])
 
-    def callbacks(arm):
-        return [HeldOutAccuracy(*held_out, records[arm])]
+    def options(arm):  # the fit arguments of one arm: the shared ones, its held-out scorer, its own logs
+        if progress.check_verbose(verbose):
+            print(f"training the {arm} arm ({epochs} epochs)", flush=True)
+        return {**common, "callbacks": [HeldOutAccuracy(*held_out, records[arm])],
+                "tensorboard": str(pathlib.Path(tensorboard) / arm) if tensorboard else False}
 
     keras.utils.set_random_seed(seed)
     scratch = build_classifier(scratch_base(), num_classes, input_shape=shape, freeze=False, pooling="flatten",
                                inference_mode=False)
-    training.fit(scratch, train, epochs=epochs, callbacks=callbacks("scratch"), **common)
+    training.fit(scratch, train, epochs=epochs, **options("scratch"))
 
     keras.utils.set_random_seed(seed)
     frozen = build_classifier(str(pretrained_path), num_classes, input_shape=shape, pooling="flatten")
-    training.fit(frozen, train, epochs=epochs, callbacks=callbacks("frozen"), **common)
+    training.fit(frozen, train, epochs=epochs, **options("frozen"))
 
     keras.utils.set_random_seed(seed)
     tuned = build_classifier(str(pretrained_path), num_classes, input_shape=shape, pooling="flatten")
@@ -150,7 +158,7 @@ def train_three_arms(
         tuned, train, head_epochs=head_epochs, fine_tune_epochs=epochs - head_epochs,
         fine_tune_learning_rate=fine_tune_learning_rate, fraction=fraction,
         head_steps=0,  # the arms' equal budget: one pass per epoch, as the other two get
-        callbacks=callbacks("finetuned"), **common,
+        **options("finetuned"),
     ).model
     curves = {arm: [records[arm][epoch] for epoch in sorted(records[arm])] for arm in ARMS}
     return curves, tuned
@@ -171,7 +179,7 @@ class ProbeResult:
 
 
 def linear_probe(backbone, weights, train, test, num_classes, *, cache, epochs, seed=0, strategy="default",
-                 cut_at=None, pooling="avg", name=None):
+                 cut_at=None, pooling="avg", name=None, verbose=0, tensorboard=False):
     """Frozen backbone features, standardized, and a softmax head trained on them; scored on ``test``.
 
     Args:
@@ -188,6 +196,8 @@ def linear_probe(backbone, weights, train, test, num_classes, *, cache, epochs, 
         cut_at: the backbone layer whose output is pooled.
         pooling: ``"avg"``, ``"max"`` or ``"flatten"``.
         name: the extractor's name (the model's is ``<name>_classifier``).
+        verbose: progress of the feature extraction and of the head's training (:mod:`dlkit.progress`).
+        tensorboard: a folder for the head's TensorBoard logs; ``False``: none.
 
     Returns:
         A :class:`ProbeResult`.
@@ -199,11 +209,13 @@ def linear_probe(backbone, weights, train, test, num_classes, *, cache, epochs, 
     features = {}
     for split, (images, _) in (("train", train), ("test", test)):
         dataset = tf.data.Dataset.from_tensor_slices(images).batch(32)
-        features[split], _ = extract_features(extractor, dataset, cache=f"{cache}_{split}{len(images)}.npz")
+        features[split], _ = extract_features(extractor, dataset, cache=f"{cache}_{split}{len(images)}.npz",
+                                          verbose=verbose)
     # Standardize with the training statistics: random features are tiny, and this is fair to both arms.
     mean, std = features["train"].mean(axis=0), features["train"].std(axis=0) + 1e-6
     head = train_head((features["train"] - mean) / std, train[1], num_classes, epochs=epochs, batch_size=16,
-                      seed=seed, strategy=strategy, verbose=0).model
+                      seed=seed, strategy=strategy, verbose=verbose,
+                      tensorboard=tensorboard).model
     probabilities = head.predict((features["test"] - mean) / std, verbose=0)
     score = float(np.mean(np.argmax(probabilities, axis=-1) == test[1]))
     standardize = keras.layers.Normalization(mean=mean, variance=std**2, name="standardize")

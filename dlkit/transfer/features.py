@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from dlkit import training
+from dlkit import progress, training
 from dlkit.errors import ConfigError, DatasetError
 
 
@@ -25,7 +25,7 @@ def _fingerprint(extractor, dataset):
     return f"{extractor.name}|{extractor.count_params()}|{tuple(extractor.outputs[0].shape[1:])}|{batches}|{spec}"
 
 
-def extract_features(extractor, dataset, cache=None, pooling="avg"):
+def extract_features(extractor, dataset, cache=None, pooling="avg", callbacks=None, verbose=0):
     """Returns ``(features, labels)`` of ``dataset``: the extractor run once, optionally cached.
 
     Args:
@@ -36,6 +36,8 @@ def extract_features(extractor, dataset, cache=None, pooling="avg"):
         cache: optional path of a ``.npz`` file: written on the first call,
             read back (without running the extractor) on the next.
         pooling: ``"avg"``, ``"max"`` or ``"flatten"`` for 4-D outputs.
+        callbacks: Keras callbacks; ``on_train_batch_end(batch)`` is called after each batch.
+        verbose: progress of the batches (:mod:`dlkit.progress`: 0, 1, 2 or ``"auto"``).
 
     Returns:
         ``(features, labels)``: float32 ``(N, D)`` and int ``(N,)`` (``None``
@@ -56,12 +58,18 @@ def extract_features(extractor, dataset, cache=None, pooling="avg"):
         warnings.warn(f"Feature cache {path} was made by another extractor or dataset; recomputing it.", stacklevel=2)
 
     features, labels = [], []
-    for batch in dataset:
+    batches = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
+    progress_callbacks = progress.loop_callbacks(callbacks, batches if batches >= 0 else None, verbose,
+                                                 label="extracting features", unit_name="batch")
+    progress_callbacks.on_train_begin()
+    for index, batch in enumerate(dataset):
         images, batch_labels = (batch[0], batch[1]) if isinstance(batch, (tuple, list)) else (batch, None)
         output = extractor(images, training=False)
         features.append(_pool(keras.ops.convert_to_numpy(output), pooling))
         if batch_labels is not None:
             labels.append(np.asarray(batch_labels))
+        progress_callbacks.on_train_batch_end(index)
+    progress_callbacks.on_train_end()
     if not features:
         raise DatasetError("The dataset yielded no examples to extract features from. Received: an empty dataset")
     features = np.concatenate(features).astype(np.float32)

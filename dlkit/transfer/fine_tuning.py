@@ -279,7 +279,8 @@ def _train_cached_head(model, extractor, head, train, validation, head_steps, ba
     """
     from dlkit.transfer.features import extract_features
 
-    features, labels = extract_features(extractor, train)
+    verbose = fit_options.get("verbose", "auto")
+    features, labels = extract_features(extractor, train, verbose=verbose)
     if "head_standardization" in [layer.name for layer in model.layers]:
         model.get_layer("head_standardization").adapt(features)
     epochs = fit_options["epochs"]
@@ -289,7 +290,8 @@ def _train_cached_head(model, extractor, head, train, validation, head_steps, ba
     cached = cached.shuffle(len(features), reshuffle_each_iteration=True).batch(batch_size)
     cached_validation = None
     if validation is not None:
-        cached_validation = tf.data.Dataset.from_tensor_slices(extract_features(extractor, validation)).batch(256)
+        cached_validation = tf.data.Dataset.from_tensor_slices(
+            extract_features(extractor, validation, verbose=verbose)).batch(256)
     result = training.fit(head, cached, cached_validation, steps_per_epoch=steps, **fit_options)
     # fit() may have trained a copy (under a distribution strategy): copy the weights into the classifier.
     for layer in result.model.layers:

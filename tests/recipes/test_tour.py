@@ -67,7 +67,7 @@ def test_index_html_is_self_contained_and_its_files_exist(tour_run):
     sources.feed(page)
     summary = json.loads((out / "summary.json").read_text())
     pictures = [path for entry in summary.values() for path in entry["pictures"]]
-    assert sources.images == pictures and len(pictures) >= 2
+    assert sorted(sources.images) == sorted(pictures) and len(pictures) >= 2  # in the page's order, see report.FIGURES
     for reference in sources.images + sources.links:
         assert "://" not in reference and (out / reference).is_file(), reference
     assert sources.scripts == 0
@@ -93,3 +93,31 @@ def test_summary_line_parsing_takes_values_from_metrics_json(tmp_path):
     stdout = "epoch 1\nyolo_detection: map50=0.7346 train_seconds=12.5 -> runs/x\n"
     assert tour.headline_metrics(stdout, tmp_path) == {"map50": 0.73456789, "train_seconds": 12.5}
     assert tour.headline_metrics("no summary here\n", tmp_path) == {}
+
+
+def _script(folder, body):
+    script = folder / "slow.py"
+    script.write_text('"""A recipe that prints, then works in silence."""\nimport sys, time\n' + body)
+    return script
+
+
+def test_a_running_recipe_shows_its_lines_and_a_heartbeat(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(tour, "HEARTBEAT_SECONDS", 0.5)
+    script = _script(tmp_path, 'print("epoch 1/1: loss 0.5", flush=True)\ntime.sleep(2)\n'
+                               'print("slow: score=1 -> out", flush=True)\n')
+    entry = tour.run_recipe("slow", script, tmp_path / "tour", [], timeout=60)
+    lines = capsys.readouterr().out.splitlines()
+    assert entry["status"] == "ok" and entry["headline"] == {"score": 1}
+    assert lines[0] == "    slow | epoch 1/1: loss 0.5" and lines[-1] == "    slow | slow: score=1 -> out"
+    assert any(line.startswith("    slow | still running (") for line in lines[1:-1]), lines
+    assert (tmp_path / "tour" / "slow" / "stdout.log").read_text().splitlines() == [
+        "epoch 1/1: loss 0.5", "slow: score=1 -> out"]
+
+
+def test_a_quiet_tour_shows_nothing_and_a_timeout_stops_the_recipe(tmp_path, capsys):
+    script = _script(tmp_path, 'print("started", flush=True)\ntime.sleep(60)\n')
+    entry = tour.run_recipe("slow", script, tmp_path / "tour", [], timeout=2, echo=False)
+    assert entry["status"] == "timeout" and entry["error"] == "stopped after the 2 s timeout"
+    assert entry["total_seconds"] < 30
+    assert capsys.readouterr().out == ""
+    assert (tmp_path / "tour" / "slow" / "stdout.log").read_text() == "started\n"

@@ -23,6 +23,7 @@ right-padded with 0.
 
 import importlib
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -39,19 +40,20 @@ RECIPES = SUPPORT.parents[1] / "recipes"
 ROUND_TRIP_TOLERANCE = {"rtol": 1e-6, "atol": 1e-6}
 
 #: name -> (recipe script, arguments besides --out) of each shared ``--quick`` run.
+#: Every run also writes TensorBoard logs (tests/recipes/test_progress.py reads them).
 QUICK_RUNS = {
-    "classify": ("classify", ["--quick"]),
-    "transfer_digits": ("transfer_learning", ["--quick"]),
-    "transfer_pretrained": ("transfer_learning", ["--mode", "pretrained", "--quick"]),
-    "multilabel": ("multitask", ["--quick"]),
-    "localization": ("multitask", ["--task", "localization", "--quick"]),
-    "yolo_detection": ("yolo_detection", ["--quick"]),
-    "face_verification": ("face_verification", ["--quick", "--siamese"]),
-    "style_transfer": ("style_transfer", ["--quick", "--size", "96", "--steps", "60"]),
-    "word2vec": ("word2vec", ["--quick"]),
-    "char_language_model": ("char_language_model", ["--quick"]),
-    "name_classification": ("sequence_classification", ["--quick"]),
-    "name_tagging": ("sequence_classification", ["--task", "tag", "--quick"]),
+    "classify": ("classify", ["--quick", "--tensorboard"]),
+    "transfer_digits": ("transfer_learning", ["--quick", "--tensorboard"]),
+    "transfer_pretrained": ("transfer_learning", ["--mode", "pretrained", "--quick", "--tensorboard"]),
+    "multilabel": ("multitask", ["--quick", "--tensorboard"]),
+    "localization": ("multitask", ["--task", "localization", "--quick", "--tensorboard"]),
+    "yolo_detection": ("yolo_detection", ["--quick", "--tensorboard"]),
+    "face_verification": ("face_verification", ["--quick", "--siamese", "--tensorboard"]),
+    "style_transfer": ("style_transfer", ["--quick", "--size", "96", "--steps", "60", "--tensorboard"]),
+    "word2vec": ("word2vec", ["--quick", "--tensorboard"]),
+    "char_language_model": ("char_language_model", ["--quick", "--tensorboard"]),
+    "name_classification": ("sequence_classification", ["--quick", "--tensorboard"]),
+    "name_tagging": ("sequence_classification", ["--task", "tag", "--quick", "--tensorboard"]),
 }
 
 
@@ -123,20 +125,41 @@ def assert_user_error(capsys, recipe, argv, *expected):
 def assert_shell_error(recipe, argv, *expected, timeout=180):
     """Runs ``python recipes/<recipe>.py argv`` and checks a user error from a shell: exit 2, no traceback.
 
-    The last line on stderr is the ``error: ...`` line and holds each of ``expected``.
+    The ``error: ...`` line, holding each of ``expected``, is the only line on
+    stderr: TensorFlow's native start-up lines are hidden unless the user sets
+    ``TF_CPP_MIN_LOG_LEVEL`` (which this run leaves unset).
 
     Returns:
         The error line.
     """
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     completed = subprocess.run([sys.executable, str(RECIPES / f"{recipe}.py"), *[str(item) for item in argv]],
-                               capture_output=True, text=True, timeout=timeout)
+                               capture_output=True, text=True, timeout=timeout, env=environment)
     assert completed.returncode == 2, completed.stderr[-2000:]
     assert "Traceback" not in completed.stderr, completed.stderr[-2000:]
-    line = completed.stderr.strip().splitlines()[-1]
+    lines = completed.stderr.strip().splitlines()
+    assert len(lines) == 1, completed.stderr[-2000:]
+    line = lines[0]
     assert line.startswith("error: "), line
     for text in expected:
         assert text in line, (text, line)
     return line
+
+
+def event_scalars(folder):
+    """Every scalar in the TensorBoard event files under ``folder``: ``{tag: [values in step order]}``."""
+    import tensorflow as tf
+    from tensorflow.core.util import event_pb2
+
+    scalars = {}
+    for path in sorted(pathlib.Path(folder).rglob("events.out.tfevents*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = event_pb2.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                number = np.asarray(tf.make_ndarray(value.tensor) if value.HasField("tensor") else value.simple_value)
+                if number.size == 1 and np.issubdtype(number.dtype, np.number):  # not the model config, images...
+                    scalars.setdefault(value.tag, []).append((event.step, float(number)))
+    return {tag: [value for _, value in sorted(pairs, key=lambda pair: pair[0])] for tag, pairs in scalars.items()}
 
 
 def assert_same_outputs(actual, expected):
