@@ -18,6 +18,8 @@ VARIANCE_ADVICE = (
     "add regularization (L2, dropout)",
     "try another architecture",
 )
+#: Panels a row in :func:`plot_curves`: more would be too small to read on a page.
+CURVE_COLUMNS = 3
 
 
 @dataclasses.dataclass
@@ -132,30 +134,50 @@ def classification_report(y_true, y_pred, class_names=None):
     }
 
 
-def plot_curves(history, path, title=None):
+def plot_curves(history, path, title=None, phase_starts=None):
     """Saves loss and metric curves (training vs validation) per epoch as a PNG.
+
+    One panel per quantity (loss first, at most three panels a row), whole-number epoch ticks, one legend under the
+    panels (where it covers no curve). A multi-phase run (a fine-tune that unfreezes its backbone after the head's epochs) gets a dotted
+    vertical mark where each later phase starts, named in the legend, so a jump in the curves there is explained.
 
     Args:
         history: ``{name: [value per epoch]}`` as in ``FitResult.history``.
         path: the PNG path.
-        title: optional figure title.
+        title: the figure title (default ``"Training curves"``).
+        phase_starts: optional ``{epoch: label}``: the first epoch (counted from 1) of each later phase and what
+            changed there, e.g. ``{6: "fine-tune: backbone unfrozen"}``; an epoch of 1 or less marks nothing.
     """
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     names = sorted({key.removeprefix("val_") for key in history if key not in ("learning_rate", "lr")})
     names.sort(key=lambda name: (name != "loss", name))
-    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.5), squeeze=False)
-    for axis, name in zip(axes[0], names):
+    columns = min(len(names), CURVE_COLUMNS)
+    rows = -(-len(names) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(max(4.5 * columns, 6), 3.4 * rows + 0.6), squeeze=False,
+                                layout="constrained")
+    axes = axes.ravel()
+    for spare in axes[len(names):]:
+        spare.set_visible(False)
+    marks = {epoch: label for epoch, label in (phase_starts or {}).items() if epoch > 1}
+    for axis, name in zip(axes, names):
         for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
             if key in history:
                 values = history[key]
                 axis.plot(range(1, len(values) + 1), values, style, label=label)
+        for epoch, label in sorted(marks.items()):
+            axis.axvline(epoch - 0.5, color="0.35", linestyle=":", linewidth=1.5,
+                         label=f"{label} (from epoch {epoch})", zorder=0)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.set_xlabel("epoch")
-        axis.set_title(name)
+        axis.set_ylabel(name.replace("_", " "))
+        axis.set_title(name.replace("_", " "))
         axis.grid(alpha=0.3)
-        axis.legend()
-    if title:
-        figure.suptitle(title)
-    figure.tight_layout()
+    entries = {label: handle for axis in axes for handle, label in zip(*axis.get_legend_handles_labels())}
+    figure.legend(entries.values(), entries.keys(), loc="outside lower center", ncols=min(len(entries), 3),
+                  frameon=False)
+    figure.suptitle(title or "Training curves")
     figure.savefig(path, dpi=110)
     plt.close(figure)
 

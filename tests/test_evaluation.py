@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from figures import box, saved_figures
 from PIL import Image
 from sklearn import metrics
 
@@ -66,3 +67,29 @@ def test_plots_write_readable_pngs(tmp_path):
     for name in ("curves.png", "cm.png"):
         with Image.open(tmp_path / name) as image:
             assert image.size[0] > 300 and image.size[1] > 200
+
+
+def test_curves_mark_where_the_second_phase_starts_with_whole_epoch_ticks(tmp_path):
+    history = {"loss": [1.0, 0.6, 0.5, 0.9, 0.4], "val_loss": [1.1, 0.7, 0.6, 1.2, 0.5],
+               "accuracy": [0.5, 0.7, 0.8, 0.7, 0.9], "val_accuracy": [0.4, 0.6, 0.7, 0.6, 0.8]}
+    with saved_figures() as figures:
+        evaluation.plot_curves(history, tmp_path / "curves.png", title="t",
+                               phase_starts={4: "fine-tune: backbone unfrozen"})
+    figure = figures[0]
+    for axis in figure.axes:
+        marks = [line for line in axis.get_lines() if line.get_label().startswith("fine-tune")]
+        assert len(marks) == 1 and np.allclose(marks[0].get_xdata(), 3.5)  # between epochs 3 and 4
+        ticks = [tick for tick in axis.get_xticks() if axis.get_xlim()[0] <= tick <= axis.get_xlim()[1]]
+        assert ticks and all(float(tick).is_integer() for tick in ticks)
+        assert axis.get_xlabel() == "epoch" and axis.get_ylabel() and axis.get_title()
+    legend = figure.legends[0]
+    assert "fine-tune: backbone unfrozen (from epoch 4)" in [text.get_text() for text in legend.get_texts()]
+    assert not any(box(legend).overlaps(box(axis)) for axis in figure.axes), "the legend covers a panel"
+
+
+def test_curves_of_one_phase_have_no_mark(tmp_path):
+    with saved_figures() as figures:
+        evaluation.plot_curves({"loss": [1.0, 0.5], "val_loss": [1.1, 0.7]}, tmp_path / "curves.png",
+                               phase_starts={1: "no earlier phase"})
+    assert [line.get_label() for line in figures[0].axes[0].get_lines()] == ["train", "validation"]
+    assert figures[0].get_suptitle() == "Training curves"

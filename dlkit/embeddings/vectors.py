@@ -345,11 +345,16 @@ class WordVectors:
         metadata_path.write_text("".join(word + "\n" for word in self.words[:limit]), encoding="utf-8")
         return vectors_path, metadata_path
 
-    def plot_tsne(self, path, words=None, limit=200, seed=0, groups=None, title="t-SNE of word vectors"):
-        """Writes a t-SNE scatter plot of ``words`` (see ``dlkit.embeddings.plots.plot_tsne``)."""
+    def plot_tsne(self, path, words=None, limit=200, seed=0, groups=None, title="t-SNE of word vectors",
+                  stemmed=None):
+        """Writes a t-SNE scatter plot of ``words`` with non-overlapping labels (see ``dlkit.embeddings.plots``).
+
+        ``stemmed``: whether to explain stems ("comput") in the subtitle; None decides from the vocabulary.
+        """
         from dlkit.embeddings.plots import plot_tsne
 
-        return plot_tsne(self, path, words=words, limit=limit, seed=seed, groups=groups, title=title)
+        return plot_tsne(self, path, words=words, limit=limit, seed=seed, groups=groups, title=title,
+                         stemmed=stemmed)
 
     def to_gensim(self):
         """The same vectors as a gensim ``KeyedVectors`` (gensim must be installed)."""

@@ -42,25 +42,30 @@ def plot_comparison(values, path, title, spread=None, chance=None):
 def plot_learning_curves(curves, path, head_epochs, title):
     """Held-out accuracy after each epoch, one line per arm; the start of fine-tuning marked.
 
+    The legend (the arms and the fine-tuning mark) sits under the axes, where it covers no curve.
+
     Args:
         curves: ``{arm label: [accuracy after epoch 1, 2, ...]}``.
         path: the PNG to write.
         head_epochs: epochs of the head phase (fine-tuning starts after them).
         title: the figure title.
     """
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
-    figure, axes = plt.subplots(figsize=(6, 4), dpi=100)
+    figure, axes = plt.subplots(figsize=(6.5, 4.6), dpi=100, layout="constrained")
     for (label, curve), color in zip(curves.items(), COLORS):
         axes.plot(range(1, len(curve) + 1), 100 * np.asarray(curve), marker="o", color=color, label=label, linewidth=2)
-    axes.axvline(head_epochs + 0.5, color="#999999", linestyle=":", linewidth=1)
-    axes.text(head_epochs + 0.6, 3, "fine-tuning starts", color="#666666", fontsize=9)
+    axes.axvline(head_epochs + 0.5, color="#666666", linestyle=":", linewidth=1.5,
+                 label=f"fine-tuning starts (epoch {head_epochs + 1})")
     axes.set_xlabel("epoch")
     axes.set_ylabel("held-out accuracy (%)")
     axes.set_ylim(0, 100)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_title(title, fontsize=11)
-    axes.legend(loc="upper left", frameon=False)
+    axes.grid(alpha=0.3)
     axes.spines[["top", "right"]].set_visible(False)
-    figure.tight_layout()
+    figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=9)
     figure.savefig(path)
     plt.close(figure)
 

@@ -34,7 +34,7 @@ def test_digits_pretrained_features_beat_scratch_by_10_points(digits_run):
     assert metrics["finetuned_accuracy"] >= metrics["scratch_accuracy"] + 0.05
     assert metrics["pretrained_old_classes_accuracy"] >= 0.9  # the 0-4 model it transfers from is good
     assert json.loads((out / "metrics.json").read_text()) == metrics
-    for name in ("config.json", "comparison.png", "test_accuracy_by_epoch.png", "pretrained_0-4.keras"):
+    for name in ("config.json", "comparison.png", "heldout_accuracy_by_epoch.png", "pretrained_0-4.keras"):
         assert (out / name).stat().st_size > 0, name
 
 
