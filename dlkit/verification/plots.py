@@ -34,7 +34,7 @@ def plot_roc(curves, path, title="Verification ROC on unseen identities"):
     axis.set_ylabel("true accept rate (same pairs accepted)")
     axis.set_title(title, fontsize=11)
     axis.grid(True, which="both", alpha=0.3)
-    figure.legend(loc="outside lower center", ncols=min(len(curves) + 1, 3), fontsize=8, frameon=False)
+    figure.legend(loc="outside lower center", ncols=min(len(curves) + 1, 2), fontsize=8, frameon=False)
     figure.savefig(path)
     plt.close(figure)
     return path
