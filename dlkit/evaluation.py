@@ -138,8 +138,9 @@ def plot_curves(history, path, title=None, phase_starts=None):
     """Saves loss and metric curves (training vs validation) per epoch as a PNG.
 
     One panel per quantity (loss first, at most three panels a row), whole-number epoch ticks, one legend under the
-    panels (where it covers no curve). A multi-phase run (a fine-tune that unfreezes its backbone after the head's epochs) gets a dotted
-    vertical mark where each later phase starts, named in the legend, so a jump in the curves there is explained.
+    panels (where it covers no curve). A multi-phase run (a fine-tune that unfreezes its backbone after the head's
+    epochs) gets a dotted vertical mark where each later phase starts, named in the legend, so a jump in the curves
+    there is explained.
 
     Args:
         history: ``{name: [value per epoch]}`` as in ``FitResult.history``.

@@ -248,7 +248,8 @@ def _section(name, entry, folder):
     )
     table = f"<table>{rows}</table>" if rows else ""
     error = f"<pre>{_e(entry['error'])}</pre>" if "error" in entry else ""
-    links = [f'<a href="{_e(entry["folder"])}/stdout.log">output</a>', f'<a href="{_e(entry["folder"])}/stderr.log">log</a>']
+    links = [f'<a href="{_e(entry["folder"])}/stdout.log">output</a>',
+             f'<a href="{_e(entry["folder"])}/stderr.log">log</a>']
     if entry["metrics_file"]:
         links.insert(0, f'<a href="{_e(entry["metrics_file"])}">all metrics</a>')
     return f"""

@@ -121,7 +121,8 @@ def main(argv=None):
                     style_blend=blend, weights=args.weights, seed=args.seed, **options)
     inference.write_run(out, "style_transfer", "style_transfer", style_images=style_files, settings=settings)
     plot_triptych(content, styles, result.image, out / "triptych.png",
-                  title=f"Style transfer: content + style -> result ({args.optimizer}, {size} px, {result.steps} steps)")
+                  title=f"Style transfer: content + style -> result "
+                        f"({args.optimizer}, {size} px, {result.steps} steps)")
     plot_losses(result.log, out / "losses.png", title=f"style transfer ({args.optimizer}, {size} px)")
 
     log = result.log

@@ -61,7 +61,8 @@ def test_classification_report_matches_scikit_learn():
 
 
 def test_plots_write_readable_pngs(tmp_path):
-    history = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6], "accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.4, 0.7, 0.8]}
+    history = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.7, 0.6],
+               "accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.4, 0.7, 0.8]}
     evaluation.plot_curves(history, tmp_path / "curves.png", title="t")
     evaluation.plot_confusion_matrix([[5, 1], [0, 4]], ["cat", "dog"], tmp_path / "cm.png")
     for name in ("curves.png", "cm.png"):

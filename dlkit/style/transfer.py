@@ -152,7 +152,7 @@ def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit
     for index in range(steps):
         log.append(step())
         if callbacks is not None:
-            callbacks.on_train_batch_end(first_step + index, log[-1])
+            callbacks.on_train_batch_end(first_step + index, {name: log[-1][name] for name in COMPONENTS})
     final = tf.convert_to_tensor(variable.value)
     final.numpy()  # waits for the last step
     run_adam.last_seconds = time.perf_counter() - start
@@ -208,7 +208,7 @@ def run_lbfgs(objective, initial, steps, max_correction=10, callbacks=None, firs
         if not np.array_equal(flat, last["x"]):
             function(flat)
         if callbacks is not None:  # the loss before this iteration's update, as Adam reports
-            callbacks.on_train_batch_end(first_step + len(log) - 1, log[-1])
+            callbacks.on_train_batch_end(first_step + len(log) - 1, {name: log[-1][name] for name in COMPONENTS})
         log.append(last["values"])
 
     result = scipy.optimize.minimize(

@@ -34,11 +34,15 @@ def test_quick_run_writes_its_files(quick_run):
     assert config["model"] == "lenet5" and config["quick"] is True and config["out"] == str(out)
 
 
-def test_model_args_reach_the_builder(tmp_path):
+def test_model_args_reach_the_builder_and_quiet_hides_progress(tmp_path, capsys):
     metrics = classify.main(
-        ["--model", "mlp", "--model-arg", "hidden_units=(16,)", "--epochs", "1", "--out", str(tmp_path), "--image-size", "8"]
+        ["--model", "mlp", "--model-arg", "hidden_units=(16,)", "--epochs", "1", "--out", str(tmp_path),
+         "--image-size", "8", "--quiet"]
     )
     assert metrics["params"] == 64 * 16 + 16 + 16 * 10 + 10
+    out = capsys.readouterr().out
+    assert "Epoch 1/1" not in out and "ms/step" not in out and "batch" not in out, out
+    assert out.splitlines()[-1].startswith("classify: test_accuracy=")
 
 
 @pytest.mark.parametrize(
