@@ -226,10 +226,10 @@ def loop_callbacks(callbacks, target, verbose, label="", unit_name="step", tenso
         verbose: 0, 1, 2 or ``"auto"``.
         label: the loop's name on progress lines.
         unit_name: what a step is.
-        tensorboard: a folder for :class:`TensorBoardScalars`, or ``None``.
+        tensorboard: a folder for :class:`TensorBoardScalars`, or ``None``/``False`` for none.
     """
     callbacks = list(callbacks or [])
-    if tensorboard is not None:
+    if tensorboard:
         callbacks.append(TensorBoardScalars(tensorboard))
     verbose = check_verbose(verbose)
     if verbose:

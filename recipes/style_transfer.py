@@ -101,8 +101,7 @@ def main(argv=None):
         options["content_weight"] = args.content_weight
     result = style.stylize(content, styles, steps=steps, size=size, optimizer=args.optimizer,
                            preserve_color=args.preserve_color, style_blend=blend, weights=args.weights,
-                           seed=args.seed, verbose=cli.verbosity(args),
-                           tensorboard=out / "logs" if args.tensorboard else None, **options)
+                           seed=args.seed, **cli.progress_options(args, logs=out / "logs"), **options)
     if not np.isfinite(result.log["total"][-1]) or not np.all(np.isfinite(result.image)):
         raise TrainingError(
             f"Style transfer diverged: the loss is {result.log['total'][-1]} after {result.steps} steps. Lower "

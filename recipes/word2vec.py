@@ -74,7 +74,7 @@ def main(argv=None):
         sentences, dim=args.dim, window=args.window, negative=args.negative, min_count=args.min_count,
         sample=args.sample, epochs=epochs, architecture=args.architecture, alpha=args.alpha,
         batch_size=batch_size, seed=args.seed, backup=out / "backup", keep_backup=True,
-        verbose=cli.verbosity(args), tensorboard=out / "logs" if args.tensorboard else None,
+        **cli.progress_options(args, logs=out / "logs"),
     )
     vectors = result.vectors
     pairs = vectors.evaluate_word_pairs(datapath("wordsim353.tsv"))

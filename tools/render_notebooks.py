@@ -33,6 +33,10 @@ import nbformat
 from nbclient import NotebookClient
 from PIL import Image
 
+# TensorFlow's C++ (absl) log lines reach a kernel's stderr (the kernels set TF_CPP_MIN_LOG_LEVEL, so dlkit leaves
+# them there); the renders leave them out.
+from dlkit.native_logs import NATIVE_LINE
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 DOCS = ROOT / "docs" / "notebooks"
@@ -49,8 +53,6 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\
 _BACKSPACE = re.compile(r"[^\n\x08]\x08")
 # A Keras Progbar line, "12/300 ━━━━━━━━━━ 3s 10ms/step - loss: 0.52" (a table line "1/10 ..." is not one).
 _PROGRESS = re.compile(r"^\s*(\d+)/(\d+)\s.*(?:━|/step|ETA)")
-# TensorFlow's C++ (absl) log lines, which reach a kernel's stderr before any cell asked for them.
-_TF_LOG = re.compile(r"^(?:[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\] |WARNING: All log messages before absl::)")
 
 
 def notebook_paths():
@@ -236,7 +238,7 @@ def _output_text(output):
     """
     if output.output_type == "stream":
         if output.name == "stderr":
-            return "stderr", "".join(line for line in output.text.splitlines(True) if not _TF_LOG.match(line))
+            return "stderr", "".join(line for line in output.text.splitlines(True) if not NATIVE_LINE.match(line))
         return output.name, output.text
     if output.output_type == "error":
         return "error", "\n".join(output.traceback) + "\n"

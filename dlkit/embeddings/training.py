@@ -97,7 +97,7 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
             loss per pair so far this epoch}``; ``on_epoch_end(epoch, logs)``
             with ``{"loss": the epoch's}``.
         tensorboard: a folder for TensorBoard logs (the loss per chunk, at the
-            words processed, and per epoch), or ``None``.
+            words processed, and per epoch), or ``None``/``False``.
 
     Returns:
         A ``Word2VecResult``.
@@ -297,15 +297,14 @@ class _Report:
         self.verbose = progress_display.check_verbose(verbose)
         self.callbacks = progress_display.loop_callbacks(callbacks, self.train_words, self.verbose, label="word2vec",
                                                          unit_name="word", tensorboard=tensorboard)
-        self.words = 0
 
     def begin(self):
         self.callbacks.on_train_begin()
 
     def chunk_end(self, fraction, loss):
         """``fraction``: of all epochs' words processed when the chunk's last pair was made."""
-        self.words = min(int(round(fraction * self.train_words)), self.train_words)
-        self.callbacks.on_train_batch_end(self.words - 1, {"loss": loss})
+        words = min(int(round(fraction * self.train_words)), self.train_words)
+        self.callbacks.on_train_batch_end(words - 1, {"loss": loss})
 
     def epoch_end(self, epoch, loss):
         self.callbacks.on_epoch_end(epoch, {"loss": loss})

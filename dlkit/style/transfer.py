@@ -152,7 +152,7 @@ def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit
     for index in range(steps):
         log.append(step())
         if callbacks is not None:
-            callbacks.on_train_batch_end(first_step + index, {name: log[-1][name] for name in COMPONENTS})
+            callbacks.on_train_batch_end(first_step + index, log[-1])
     final = tf.convert_to_tensor(variable.value)
     final.numpy()  # waits for the last step
     run_adam.last_seconds = time.perf_counter() - start
@@ -208,7 +208,7 @@ def run_lbfgs(objective, initial, steps, max_correction=10, callbacks=None, firs
         if not np.array_equal(flat, last["x"]):
             function(flat)
         if callbacks is not None:  # the loss before this iteration's update, as Adam reports
-            callbacks.on_train_batch_end(first_step + len(log) - 1, {name: log[-1][name] for name in COMPONENTS})
+            callbacks.on_train_batch_end(first_step + len(log) - 1, log[-1])
         log.append(last["values"])
 
     result = scipy.optimize.minimize(
@@ -331,7 +331,7 @@ def stylize(
         verbose: progress (:mod:`dlkit.progress`): 0 none, 1 Keras's progress
             bar, 2 a line at least every ``HEARTBEAT_SECONDS``; ``"auto"``
             picks 1 or 2. A 512 px Adam step takes seconds on a CPU.
-        tensorboard: a folder for TensorBoard logs of the losses per step, or ``None``.
+        tensorboard: a folder for TensorBoard logs of the losses per step, or ``None``/``False``.
 
     Returns:
         A :class:`StyleResult` with the image and a per-step log of each loss.

@@ -58,8 +58,7 @@ def extract_features(extractor, dataset, cache=None, pooling="avg", callbacks=No
         warnings.warn(f"Feature cache {path} was made by another extractor or dataset; recomputing it.", stacklevel=2)
 
     features, labels = [], []
-    batches = int(dataset.cardinality()) if hasattr(dataset, "cardinality") else -1
-    progress_callbacks = progress.loop_callbacks(callbacks, batches if batches >= 0 else None, verbose,
+    progress_callbacks = progress.loop_callbacks(callbacks, training._cardinality(dataset), verbose,
                                                  label="extracting features", unit_name="batch")
     progress_callbacks.on_train_begin()
     for index, batch in enumerate(dataset):
