@@ -19,9 +19,9 @@ RMSprop(0.01)) is trained for a few seconds on a slice of gensim's bundled
   up in an ``Embedding``, which is the same product as one-hot × matrix.
 
 Every sampler runs once untimed (tracing, ``predict``'s function), then the
-timed rounds rotate which sampler goes first. A ratio is the geometric mean of
-the per-round ratios (slow sampler's seconds / ``sample``'s seconds), on wall
-time and on this process's CPU time. Target: ``sample`` >= 50x faster.
+timed rounds rotate which sampler goes first (``benchmarks/timing.py``). A
+ratio is the median of the per-round ratios (slow sampler's seconds /
+``sample``'s seconds), on wall time and on this process's CPU time. Target: ``sample`` >= 50x faster.
 
 **(b) Training throughput.** dlkit's builders against the same layers written
 as a plain ``keras.Sequential`` (``Embedding -> LSTM/GRU(return_sequences) ->
@@ -31,22 +31,19 @@ same optimizer, batches and loss, trained with ``train_on_batch`` in rounds
 alternating which model goes first, as in ``benchmarks/models.py``. Figures
 are tokens per second (language models: batch × sequence length; the
 classifier: real characters, padding not counted); the ratio (dlkit /
-Sequential) is the geometric mean of the per-round ratios, on wall and CPU
+Sequential) is the median of the per-round ratios, on wall and CPU
 time. Same graphs should give ~1.0; the target is >= 0.95.
 
     python benchmarks/sequence.py               # CPU-size: ~5 min on 2 cores at load 4-7, less when idle
     python benchmarks/sequence.py --size gpu    # GPU-size: bigger units, batches, sequences and corpus
 
-Prints one JSON object. The machine's 1-minute load average is recorded at the
-start and at the end: on shared cores, quote the ratios, not the seconds.
+Prints one JSON object with the 1-minute load average before and after; it warns
+when the load exceeded the core count (the figures are then not to be quoted).
 """
 
 import argparse
-import json
-import math
+import functools
 import os
-import platform
-import statistics
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -54,6 +51,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import Session, interleave  # noqa: E402
 
 from dlkit.sequence import (  # noqa: E402
     CharVocabulary,
@@ -79,10 +77,6 @@ SIZES = {
 PROMPT_LENGTH = 40  # keras.io's maxlen: the window it re-encodes for every character
 TEMPERATURE = 0.5  # one of keras.io's "diversity" values
 CLASSIFIER_LENGTH = 20  # surnames right-padded (or cut) to 20 characters; 99% are shorter
-
-
-def geometric_mean(values):
-    return math.exp(statistics.fmean(math.log(value) for value in values))
 
 
 def timed(function, *args):
@@ -156,32 +150,26 @@ def compare_samplers(model, prompt, length, rounds):
         # Warm-up, not timed: tracing (window_sample's function is traced again for a second length, then serves
         # every length; sample's length is a tensor) and the building of predict's function.
         run(1000, 3)
+    texts = {name: [] for name in samplers}
+
+    def timed_call(name):
+        def call():  # round r of every sampler draws with seed r
+            texts[name].append(samplers[name](len(texts[name]), length))
+        return call
+
+    measured = interleave({name: timed_call(name) for name in samplers}, rounds=rounds, warmup=0)
     names = list(samplers)
-    wall = {name: [] for name in names}
-    cpu = {name: [] for name in names}
-    texts = {name: [] for name in names}
-    for round_index in range(rounds):
-        order = names[round_index % len(names):] + names[:round_index % len(names)]
-        for name in order:
-            ids, wall_seconds, cpu_seconds = timed(samplers[name], round_index, length)
-            wall[name].append(wall_seconds)
-            cpu[name].append(cpu_seconds)
-            texts[name].append(ids)
     same = [ours == theirs for ours, theirs in zip(texts["dlkit_sample"], texts["window_sample_compiled"])]
     first_differences = [next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), length)
                          for ours, theirs in zip(texts["dlkit_sample"], texts["window_sample_compiled"])]
-    figures = {
-        f"{name}_seconds": round(statistics.median(wall[name]), 4) for name in names
-    }
-    figures.update({f"{name}_characters_per_second": round(length / statistics.median(wall[name]), 1)
+    figures = {f"{name}_seconds": round(measured.median_seconds(name), 4) for name in names}
+    figures.update({f"{name}_characters_per_second": round(length / measured.median_seconds(name), 1)
                     for name in names})
     for slow in names[1:]:
-        figures[f"speedup_vs_{slow}"] = round(geometric_mean(
-            [theirs / ours for ours, theirs in zip(wall["dlkit_sample"], wall[slow])]), 1)
-        figures[f"speedup_vs_{slow}_per_round"] = [round(theirs / ours, 1)
-                                                   for ours, theirs in zip(wall["dlkit_sample"], wall[slow])]
-        figures[f"cpu_speedup_vs_{slow}"] = round(geometric_mean(
-            [theirs / ours for ours, theirs in zip(cpu["dlkit_sample"], cpu[slow])]), 1)
+        figures[f"speedup_vs_{slow}"] = round(measured.speed_ratio("dlkit_sample", slow), 1)
+        figures[f"speedup_vs_{slow}_per_round"] = [round(theirs / ours, 1) for ours, theirs
+                                                   in zip(measured.wall["dlkit_sample"], measured.wall[slow])]
+        figures[f"cpu_speedup_vs_{slow}"] = round(measured.speed_ratio("dlkit_sample", slow, "cpu"), 1)
     figures["sample_equals_window_sample_rounds"] = f"{sum(same)}/{len(same)}"
     figures["sample_equals_window_sample_first_difference"] = first_differences
     return figures, texts["dlkit_sample"][0]
@@ -263,17 +251,12 @@ def surname_data(settings, count=4):
     return vocabulary.size, len(by_language), batches, [int(np.count_nonzero(ids)) for ids, _ in batches]
 
 
-def tokens_per_second(model, batches, tokens, steps):
-    """Returns (tokens per wall second, tokens per CPU second of this process) over ``steps`` training steps."""
-    def train():
-        for step in range(steps):
-            inputs, targets = batches[step % len(batches)]
-            loss = model.train_on_batch(inputs, targets)
-        return float(np.asarray(loss))  # train_on_batch returns NumPy: the last step has finished
-
-    _, wall_seconds, cpu_seconds = timed(train)
-    count = sum(tokens[step % len(batches)] for step in range(steps))
-    return count / wall_seconds, count / cpu_seconds
+def train_steps(model, batches, steps):
+    """``steps`` training steps over ``batches``; returns once the last one has finished."""
+    for step in range(steps):
+        inputs, targets = batches[step % len(batches)]
+        loss = model.train_on_batch(inputs, targets)
+    return float(np.asarray(loss))  # train_on_batch returns NumPy: the last step has finished
 
 
 def compare_training(ours, theirs, batches, tokens, settings):
@@ -284,25 +267,21 @@ def compare_training(ours, theirs, batches, tokens, settings):
     models = {"dlkit": ours, "sequential": theirs}
     for model in models.values():
         model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
-        tokens_per_second(model, batches, tokens, 2)  # warm-up: tracing
-    wall = {"dlkit": [], "sequential": []}
-    cpu = {"dlkit": [], "sequential": []}
-    for round_index in range(settings["rounds"]):
-        order = ("dlkit", "sequential") if round_index % 2 == 0 else ("sequential", "dlkit")
-        for key in order:
-            wall_rate, cpu_rate = tokens_per_second(models[key], batches, tokens, settings["steps"])
-            wall[key].append(wall_rate)
-            cpu[key].append(cpu_rate)
+        train_steps(model, batches, 2)  # warm-up: tracing
+    steps = settings["steps"]
+    count = sum(tokens[step % len(batches)] for step in range(steps))
+    measured = interleave({key: functools.partial(train_steps, model, batches, steps) for key, model in models.items()},
+                       rounds=settings["rounds"], warmup=0, work={key: count for key in models})
     return {
         "params": ours.count_params(),
         "same_params": ours.count_params() == theirs.count_params(),
         "max_output_difference": difference,
         "jit_compile": bool(ours.jit_compile),  # compile()'s "auto": XLA on a GPU, not on a CPU
-        "dlkit_tokens_per_second": round(statistics.median(wall["dlkit"])),
-        "sequential_tokens_per_second": round(statistics.median(wall["sequential"])),
-        "ratio": round(geometric_mean([a / b for a, b in zip(wall["dlkit"], wall["sequential"])]), 3),
-        "ratio_per_round": [round(a / b, 3) for a, b in zip(wall["dlkit"], wall["sequential"])],
-        "cpu_ratio": round(geometric_mean([a / b for a, b in zip(cpu["dlkit"], cpu["sequential"])]), 3),
+        "dlkit_tokens_per_second": round(measured.rate("dlkit")),
+        "sequential_tokens_per_second": round(measured.rate("sequential")),
+        "ratio": measured.speed_ratio("dlkit", "sequential"),
+        "ratio_per_round": [round(b / a, 3) for a, b in zip(measured.wall["dlkit"], measured.wall["sequential"])],
+        "cpu_ratio": measured.speed_ratio("dlkit", "sequential", "cpu"),
     }
 
 
@@ -332,39 +311,27 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", choices=list(SIZES), default="cpu", help="settings for a CPU or a GPU machine")
     parser.add_argument("--gpu", dest="size", action="store_const", const="gpu", help="same as --size gpu")
-    parser.add_argument("--rounds", type=int, help="timed training rounds per model pair (even)")
+    parser.add_argument("--rounds", type=int, help="timed training rounds per model pair")
     parser.add_argument("--sampling-rounds", type=int, help="timed rounds of the three samplers")
     parser.add_argument("--characters", type=int, help="characters generated per sampler call")
     parser.add_argument("--skip", choices=["sampling", "training"], help="leave out one part")
     args = parser.parse_args(argv)
     settings = dict(SIZES[args.size])
     settings.update({key: value for key, value in vars(args).items() if key in settings and value is not None})
-    if settings["rounds"] < 2 or settings["rounds"] % 2:
-        parser.error(f"--rounds must be an even number >= 2 (pairs alternate order). Received: {settings['rounds']}")
+    if settings["rounds"] < 2:
+        parser.error(f"--rounds must be >= 2 (pairs alternate order). Received: --rounds {settings['rounds']}")
 
-    load_at_start = os.getloadavg()[0]
-    started = time.perf_counter()
-    report = {
-        "benchmark": "sequence models: sampling vs the keras.io loop, training throughput vs keras.Sequential",
-        "size": args.size,
-        "settings": settings,
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "devices": [device.device_type for device in tf.config.list_logical_devices()],
-        "machine": f"{platform.machine()} {os.cpu_count()} CPUs",
-        "load_average_1min_at_start": round(load_at_start, 2),
-        "targets": {"sampling_speedup": 50, "training_ratio": 0.95},
-    }
+    session = Session("sequence models: sampling vs the keras.io loop, training throughput vs keras.Sequential",
+                      {"size": args.size, **settings,
+                       "devices": [device.device_type for device in tf.config.list_logical_devices()]})
+    report = {"targets": {"sampling_speedup": 50, "training_ratio": 0.95}}
     if args.skip != "sampling":
         report["sampling"] = sampling_benchmark(settings)
     if args.skip != "training":
         report["training"] = training_benchmark(settings)
         report["min_training_ratio"] = min(result["ratio"] for result in report["training"].values())
         report["min_training_cpu_ratio"] = min(result["cpu_ratio"] for result in report["training"].values())
-    report["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
-    report["total_seconds"] = round(time.perf_counter() - started, 1)
-    print(json.dumps(report, indent=1, ensure_ascii=False))
-    return report
+    return session.finish(report)
 
 
 if __name__ == "__main__":

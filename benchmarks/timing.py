@@ -158,10 +158,12 @@ class Session:
     Args:
         name: the benchmark's name (the script's).
         settings: the run's settings, copied into the report.
+        sensitive: what in the report a busy machine spoils, for the warning.
     """
 
-    def __init__(self, name, settings=None):
+    def __init__(self, name, settings=None, sensitive="the ratios"):
         self.name = name
+        self.sensitive = sensitive
         self.settings = dict(settings or {})
         self.load_before = load_average()
         self.started = time.perf_counter()
@@ -170,7 +172,7 @@ class Session:
 
     def _warn(self, load, when):
         print(f"warning: {self.name}: the 1-minute load average {when} the run is {load} on {cores()} cores; "
-              "other programs share the cores and the ratios below are not figures to quote. Stop them and rerun.",
+              f"other programs share the cores and {self.sensitive} below are not figures to quote. Stop them and rerun.",
               file=sys.stderr)
 
     def finish(self, figures, stream=None):
