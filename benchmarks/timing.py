@@ -172,7 +172,8 @@ class Session:
 
     def _warn(self, load, when):
         print(f"warning: {self.name}: the 1-minute load average {when} the run is {load} on {cores()} cores; "
-              f"other programs share the cores and {self.sensitive} below are not figures to quote. Stop them and rerun.",
+              f"other programs share the cores and {self.sensitive} below are not figures to quote. "
+              "Stop them and rerun.",
               file=sys.stderr)
 
     def finish(self, figures, stream=None):
