@@ -37,6 +37,7 @@ import shutil
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from dlkit import files, progress
@@ -801,3 +802,297 @@ def _history(model, out_path):
         files.write_text(out_path / "history.json", json.dumps(history_json, indent=1) + "\n")
         return history
     return {key: [float(v) for v in values] for key, values in model.history.history.items()}
+
+
+#: :func:`gradient_check` compares at most this many entries of a weight tensor unless told otherwise.
+GRADIENT_CHECK_ENTRIES = 200
+#: Relative differences below this read as correct backpropagation (the notes' "about 1e-7: great").
+GRADIENT_CHECK_FINE = 1e-6
+#: Relative differences at or above this read as a likely bug (the notes' "about 1e-3: worry").
+GRADIENT_CHECK_BUG = 1e-3
+
+
+@dataclasses.dataclass
+class TensorCheck:
+    """One weight tensor's line in a :class:`GradientCheck`.
+
+    Attributes:
+        name: the variable's path (``"dense1/kernel"``).
+        shape: its shape.
+        checked: how many of its entries were compared (all of them, or a seeded sample).
+        difference: ``||g - g_approx|| / (||g|| + ||g_approx||)`` over the checked entries (0 when both are 0).
+        gradient_norm: ``||g||`` over the checked entries (backpropagation's gradient).
+    """
+
+    name: str
+    shape: tuple
+    checked: int
+    difference: float
+    gradient_norm: float
+
+    @property
+    def size(self):
+        """The number of entries of the tensor."""
+        return math.prod(self.shape)
+
+
+@dataclasses.dataclass
+class GradientCheck:
+    """What :func:`gradient_check` returns.
+
+    Attributes:
+        difference: the relative difference over every checked entry of every tensor.
+        verdict: the notes' reading of ``difference``: ``"fine"``, ``"look closer"`` or ``"likely a bug"``, with the
+            tensor to look at first.
+        tensors: one :class:`TensorCheck` per trainable weight tensor, in the model's order.
+        loss: the cost ``J`` at the model's weights (loss plus regularization losses), in float64.
+        epsilon: the step of the two-sided differences.
+    """
+
+    difference: float
+    verdict: str
+    tensors: list
+    loss: float
+    epsilon: float
+
+    @property
+    def worst(self):
+        """The :class:`TensorCheck` with the largest relative difference."""
+        return max(self.tensors, key=lambda tensor: tensor.difference)
+
+    def table(self):
+        """A text table: one row per weight tensor, then the overall difference and the verdict."""
+        width = max(len("tensor"), *(len(tensor.name) for tensor in self.tensors))
+        lines = [f"{'tensor':<{width}}  {'shape':<16}  {'checked':>12}  {'|g|':>9}  {'difference':>10}"]
+        for tensor in self.tensors:
+            checked = f"{tensor.checked}/{tensor.size}"
+            lines.append(f"{tensor.name:<{width}}  {str(tensor.shape):<16}  {checked:>12}  "
+                         f"{tensor.gradient_norm:9.3e}  {tensor.difference:10.2e}")
+        lines.append(f"overall relative difference {self.difference:.2e} (epsilon {self.epsilon:g}): {self.verdict}")
+        return "\n".join(lines)
+
+    def summary(self):
+        """One line, e.g. ``"gradient check: 3.1e-10 over 812 entries: fine"``."""
+        entries = sum(tensor.checked for tensor in self.tensors)
+        return f"gradient check: {self.difference:.1e} over {entries} entries: {self.verdict}"
+
+
+def gradient_check(model, x, y, epsilon=1e-7, loss=None, max_entries=None, seed=0, training=False):
+    """Compares backpropagation's gradient with two-sided finite differences, in float64.
+
+    For each checked weight entry ``θ_i``, ``g_approx_i = (J(θ + ε e_i) - J(θ - ε e_i)) / 2ε``, where ``J`` is the
+    loss on ``(x, y)`` plus the model's regularization losses (``model.losses``: L2 penalties and the like), and
+    ``g`` is ``J``'s gradient from ``tf.GradientTape``. Per tensor and overall it reports
+    ``||g - g_approx|| / (||g|| + ||g_approx||)``, read as the notes read it: about 1e-7 is fine (below
+    :data:`GRADIENT_CHECK_FINE`), about 1e-5 deserves a closer look, about 1e-3 and above
+    (:data:`GRADIENT_CHECK_BUG`) is likely a bug.
+
+    The check runs on a float64 copy of the model (the same layers rebuilt with a float64 dtype policy, the weights
+    cast to float64), with the loss computed in float64 too: in float32 the rounding of ``J`` alone, divided by
+    ``2ε = 2e-7``, would swamp the differences being measured. The model itself is left untouched. The copy runs in
+    inference mode (``training=False``): Dropout off and BatchNorm on its moving statistics, so ``J`` is the same
+    function at every evaluation; ``training=True`` checks the training-mode graph instead (BatchNorm on the batch's
+    statistics, Dropout with one mask: its seed state is held fixed, so every evaluation drops the same units). A
+    kink (ReLU at 0, a max-pooling tie) within ``ε`` of a checked point can give a large difference for a correct
+    gradient; such points are rare with continuous inputs. The verdict reads the overall difference: a tensor whose
+    gradient is tiny shows a larger difference of its own (the rounding of ``J``, about 1e-16 / ε, is then a larger
+    part of its ``||g||``) without anything being wrong.
+
+    Each entry costs two forward passes, so by default every entry of a tensor of up to
+    :data:`GRADIENT_CHECK_ENTRIES` (200) entries is checked and larger tensors are checked on 200 entries drawn
+    without replacement (seeded); ``max_entries`` changes that cap.
+
+    References: Ng, Deep Learning Specialization, course 2 ("Improving Deep Neural Networks"), week 1, "Gradient
+    checking"; Karpathy, CS231n notes, "Neural Networks 3: Gradient checks".
+
+    Args:
+        model: a built Functional or Sequential ``keras.Model`` with one output (custom layers need ``get_config``).
+        x: a batch of inputs (array, tensor, or the list/dict the model takes); floating inputs are cast to float64.
+        y: the targets of that batch.
+        epsilon: the step ``ε`` of the differences.
+        loss: a loss name, ``keras.losses.Loss`` or function ``f(y_true, y_pred)`` (averaged over the batch); when
+            omitted, the model's compiled loss. A given ``loss`` takes precedence over the compiled one.
+        max_entries: how many entries of each tensor to check (``None``: up to 200).
+        seed: the seed of the entries drawn when a tensor has more than ``max_entries``.
+        training: run the model in training mode (default inference mode).
+
+    Returns:
+        A :class:`GradientCheck` (``.difference``, ``.verdict``, ``.tensors``, ``.table()``, ``.summary()``).
+
+    Raises:
+        ConfigError: no loss (the model is not compiled and none given), an unknown loss, a model that is not built,
+            has no trainable weights, several outputs or cannot be rebuilt in float64, a non-positive ``epsilon`` or
+            ``max_entries``, or a backend other than TensorFlow.
+    """
+    if keras.backend.backend() != "tensorflow":
+        raise ConfigError("gradient_check uses tf.GradientTape and needs the TensorFlow backend (KERAS_BACKEND). "
+                          f"Received: backend={keras.backend.backend()}")
+    if not float(epsilon) > 0:
+        raise ConfigError(f"epsilon must be > 0. Received: epsilon={epsilon}")
+    if max_entries is not None and (isinstance(max_entries, bool) or int(max_entries) != max_entries
+                                    or max_entries < 1):
+        raise ConfigError(f"max_entries must be a whole number >= 1 or None. Received: max_entries={max_entries}")
+    if not isinstance(model, keras.Model) or not model.built or not model.trainable_weights:
+        raise ConfigError("gradient_check needs a built keras.Model with trainable weights. "
+                          f"Received: model={getattr(model, 'name', model)!r}")
+    if isinstance(x, tf.data.Dataset):
+        raise ConfigError("gradient_check takes one batch as arrays, not a dataset: pass x, y = next(iter(dataset)). "
+                          "Received: x=<tf.data.Dataset>")
+    if loss is None:
+        loss = model.loss if getattr(model, "compiled", False) else None
+        if isinstance(loss, (list, tuple)) and len(loss) == 1:
+            loss = loss[0]
+        if loss is None:
+            raise ConfigError("gradient_check needs a loss: compile the model or pass loss=. Received: loss=None")
+    cap = GRADIENT_CHECK_ENTRIES if max_entries is None else int(max_entries)
+    epsilon = float(epsilon)
+    floatx = keras.config.floatx()
+    keras.config.set_floatx("float64")  # every loss, layer and constant built below defaults to float64
+    try:
+        loss_function = _float64_loss(loss)
+        copy = _float64_copy(model)
+        x = tf.nest.map_structure(_float64_tensor, x)
+        y = _float64_tensor(y)
+        trainable = [tf.constant(variable.numpy()) for variable in copy.trainable_variables]
+        non_trainable = [tf.constant(variable.numpy()) for variable in copy.non_trainable_variables]
+
+        def cost(values):
+            outputs, _, losses = copy.stateless_call(values, non_trainable, x, training=training, return_losses=True)
+            if isinstance(outputs, (list, tuple, dict)):
+                raise ConfigError("gradient_check takes a model with one output. "
+                                  f"Received: outputs={len(outputs)}")
+            total = tf.cast(loss_function(y, outputs), tf.float64)
+            for term in losses:
+                total += tf.cast(term, tf.float64)
+            return total
+
+        with tf.GradientTape() as tape:
+            tape.watch(trainable)
+            cost_value = cost(trainable)
+        # An embedding's gradient comes as IndexedSlices: tf.convert_to_tensor below makes it dense.
+        gradients = tape.gradient(cost_value, trainable)
+        rng = np.random.default_rng(seed)
+        entries = []
+        for value in trainable:
+            size = int(np.prod(value.shape))
+            entries.append(np.arange(size) if size <= cap else np.sort(rng.choice(size, cap, replace=False)))
+        differences = _two_sided_differences(cost, trainable, entries, epsilon)
+        tensors, all_exact = [], []
+        for variable, value, gradient, checked, approximate in zip(
+            copy.trainable_variables, trainable, gradients, entries, differences
+        ):
+            dense = np.zeros(value.shape) if gradient is None else np.asarray(tf.convert_to_tensor(gradient))
+            exact = dense.reshape(-1)[checked]
+            tensors.append(TensorCheck(variable.path.removeprefix(f"{copy.name}/"), tuple(value.shape), len(checked),
+                                       _relative_difference(exact, approximate), float(np.linalg.norm(exact))))
+            all_exact.append(exact)
+    finally:
+        keras.config.set_floatx(floatx)
+    difference = _relative_difference(np.concatenate(all_exact), np.concatenate(differences))
+    worst = max(tensors, key=lambda tensor: tensor.difference)
+    if difference < GRADIENT_CHECK_FINE:
+        verdict = "fine"
+    elif difference < GRADIENT_CHECK_BUG:
+        verdict = f"look closer (largest in {worst.name}: {worst.difference:.1e})"
+    else:
+        verdict = f"likely a bug (largest in {worst.name}: {worst.difference:.1e})"
+    return GradientCheck(difference, verdict, tensors, float(cost_value), epsilon)
+
+
+def _two_sided_differences(cost, values, entries, epsilon):
+    """``(J(θ + ε e_i) - J(θ - ε e_i)) / (θ_i⁺ - θ_i⁻)`` for the listed entries of every tensor, in one graph."""
+    sizes = [int(np.prod(value.shape)) for value in values]
+    offsets = np.cumsum([0, *sizes[:-1]])
+    flat = tf.concat([tf.reshape(value, [-1]) for value in values], axis=0)
+
+    def unflatten(vector):
+        return [tf.reshape(part, value.shape) for part, value in zip(tf.split(vector, sizes), values)]
+
+    def difference(entry):
+        where = tf.reshape(entry, [1, 1])
+        plus = tf.tensor_scatter_nd_add(flat, where, tf.constant([epsilon], tf.float64))
+        minus = tf.tensor_scatter_nd_add(flat, where, tf.constant([-epsilon], tf.float64))
+        # The step actually taken: θ ± ε is rounded to float64, so divide by the distance between the two points.
+        return (cost(unflatten(plus)) - cost(unflatten(minus))) / (tf.gather(plus, entry) - tf.gather(minus, entry))
+
+    # One map over the entries of all tensors: the model is traced twice (θ + ε, θ - ε), whatever its size. A
+    # concrete function, traced and called once: no retracing warning from tf.function's call statistics when a
+    # notebook checks several models.
+    everything = tf.constant(np.concatenate([offset + chosen for offset, chosen in zip(offsets, entries)]), tf.int64)
+    graph = tf.function(lambda: tf.map_fn(difference, everything, fn_output_signature=tf.float64))
+    result = np.asarray(graph.get_concrete_function()())
+    return np.split(result, np.cumsum([len(chosen) for chosen in entries])[:-1])
+
+
+def _relative_difference(exact, approximate):
+    """``||g - g_approx|| / (||g|| + ||g_approx||)``; 0 when both are zero."""
+    scale = np.linalg.norm(exact) + np.linalg.norm(approximate)
+    return float(np.linalg.norm(exact - approximate) / scale) if scale > 0 else 0.0
+
+
+def _float64_tensor(value):
+    """A floating array or tensor as float64; integer ones (labels, token ids) unchanged."""
+    tensor = tf.convert_to_tensor(value)
+    return tf.cast(tensor, tf.float64) if tensor.dtype.is_floating else tensor
+
+
+def _float64_loss(loss):
+    """The loss rebuilt so that it computes in float64 (called with floatx set to float64)."""
+    if isinstance(loss, str):
+        try:
+            loss = keras.losses.get(loss)
+        except ValueError as error:
+            raise ConfigError(f"Unknown loss for gradient_check: {error}. Received: loss={loss!r}") from None
+    if isinstance(loss, keras.losses.Loss):
+        try:
+            rebuilt = type(loss).from_config(loss.get_config())
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"gradient_check cannot rebuild the loss in float64 ({error}). "
+                              f"Received: loss={loss!r}") from None
+        if rebuilt.dtype != "float64":
+            raise ConfigError(f"gradient_check needs a loss that computes in float64. Received: loss={loss!r}")
+        return rebuilt
+    if isinstance(loss, (list, tuple, dict)):
+        raise ConfigError(f"gradient_check takes a model with one output and one loss. Received: loss={loss!r}")
+    if not callable(loss):
+        raise ConfigError(f"loss must be a name, a keras.losses.Loss or a function. Received: loss={loss!r}")
+
+    def mean_loss(y_true, y_pred):
+        # As Keras does for a loss function: a trailing axis of size 1 on one side only is dropped.
+        if len(y_pred.shape) == len(y_true.shape) + 1 and y_pred.shape[-1] == 1:
+            y_pred = tf.squeeze(y_pred, -1)
+        elif len(y_true.shape) == len(y_pred.shape) + 1 and y_true.shape[-1] == 1:
+            y_true = tf.squeeze(y_true, -1)
+        return tf.reduce_mean(tf.cast(loss(y_true, y_pred), tf.float64))
+
+    return mean_loss
+
+
+def _float64_copy(model):
+    """The model's layers rebuilt with a float64 dtype policy, its weights cast to float64."""
+
+    def float64_layer(layer):
+        config = layer.get_config()
+        config["dtype"] = "float64"
+        return type(layer).from_config(config)
+
+    def float64_input(tensor):
+        dtype = "float64" if "float" in str(tensor.dtype) else tensor.dtype
+        return keras.Input(batch_shape=(None, *tensor.shape[1:]), dtype=dtype, name=tensor.name)
+
+    try:
+        # A Sequential model's input is its one input tensor (its ``.input`` may be unset when built by a call).
+        reference = model.inputs[0] if isinstance(model, keras.Sequential) else model.input
+        copy = keras.models.clone_model(model, input_tensors=tf.nest.map_structure(float64_input, reference),
+                                        clone_function=float64_layer, recursive=True)
+    except (TypeError, ValueError, NotImplementedError, AttributeError) as error:
+        raise ConfigError("gradient_check rebuilds the model in float64 and needs a Functional or Sequential model "
+                          f"whose layers have get_config ({type(error).__name__}: {error}). "
+                          f"Received: model={model.name!r}") from None
+    if [tuple(v.shape) for v in copy.weights] != [tuple(v.shape) for v in model.weights]:
+        raise ConfigError("gradient_check could not rebuild the model with the same weights. "
+                          f"Received: model={model.name!r}")
+    for source, target in zip(model.weights, copy.weights):
+        value = keras.ops.convert_to_numpy(source)
+        target.assign(value.astype(np.float64) if np.issubdtype(value.dtype, np.floating) else value)
+    return copy
