@@ -9,6 +9,7 @@ report, and the bias/variance diagnosis, and writes them with the pictures.
     python recipes/classify.py --model mlp --model-arg hidden_units=(256,128) --model-arg dropout=0.2
     python recipes/classify.py --dataset mnist --data-dir ~/tensorflow_datasets      # TFDS (downloads once)
     python recipes/classify.py --dataset path/to/photos --image-size 64 --augment    # one sub-folder per class
+    python recipes/classify.py --train-dev-from blur  # train on sharp digits, dev/test blurred: data mismatch
 
 Writes into --out (default runs/classify-<timestamp>): config.json, metrics.json,
 model.keras, run.json, history.csv, curves.png, confusion_matrix.png. The model
@@ -22,6 +23,9 @@ import ast
 import sys
 
 from dlkit import cli
+
+#: dlkit.data.shift.SHIFTS (named here so that --help does not import TensorFlow).
+SHIFTS = ("blur", "noise", "contrast", "background")
 
 
 def parse_args(argv=None):
@@ -41,6 +45,12 @@ def parse_args(argv=None):
     parser.add_argument("--schedule", default="cosine", choices=("constant", "exponential", "step", "cosine"))
     parser.add_argument("--augment", action="store_true", help="random crop, rotation (and flip, colour for RGB)")
     parser.add_argument("--skip-bad-images", action="store_true", help="skip unreadable images in a folder")
+    parser.add_argument(
+        "--train-dev-from", choices=SHIFTS, default=None,
+        help="the notes' data-mismatch case: dev and test images changed this way (dlkit.data.shift: the "
+             "distribution you care about), training images as they are, and a train-dev set held out from them. "
+             "Reports train-dev accuracy and the data-mismatch gap",
+    )
     return parser.parse_args(argv)
 
 
@@ -64,6 +74,36 @@ def default_image_size(dataset):
     if dataset == "digits":
         return 32  # LeNet-5's input size; the 8x8 digits are upsampled
     return None  # TFDS sets keep their native size; folders and varying sizes must say
+
+
+def train_dev_case(args, options, info):
+    """The notes' case: training images as they are, dev and test from a shifted distribution, and a train-dev set.
+
+    Returns ``(train, {"train", "train_dev", "dev", "test"})``: the train-dev set
+    is held out from the training images (as large as the dev set, at most a
+    fifth of them); dev and test are the dataset's own dev and test images
+    changed by ``--train-dev-from`` (:func:`dlkit.data.shift.shift_images`).
+    """
+    from dlkit import data
+    from dlkit.data import shift
+
+    unbatched = {**options, "batch_size": None}
+    batch_size = options["batch_size"]
+
+    def shifted(split):
+        examples, _ = data.load(args.dataset, split, shuffle=False, **unbatched)
+        changed = examples.map(lambda image, label: (shift.shift_images(image, args.train_dev_from, args.seed), label))
+        return changed.cache().batch(batch_size)
+
+    dev, test = shifted("dev"), shifted("test")
+    examples, _ = data.load(args.dataset, "train", shuffle=False, **unbatched)
+    examples = examples.cache()
+    total = info.num_examples or sum(1 for _ in examples)
+    count = max(1, min(sum(int(labels.shape[0]) for _, labels in dev), total // 5))
+    train_part, train_dev = shift.train_dev_split(examples, count)
+    train = train_part.shuffle(total, seed=args.seed, reshuffle_each_iteration=True).batch(batch_size).prefetch(2)
+    return train, {"train": train_part.batch(batch_size), "train_dev": train_dev.batch(batch_size), "dev": dev,
+                   "test": test}
 
 
 def main(argv=None):
@@ -99,6 +139,10 @@ def main(argv=None):
     dev, _ = data.load(args.dataset, "dev", **options)
     test, _ = data.load(args.dataset, "test", **options)
     train_eval, _ = data.load(args.dataset, "train", shuffle=False, **options)
+    evaluated = {"train": train_eval, "dev": dev, "test": test}
+    if args.train_dev_from:
+        train, evaluated = train_dev_case(args, options, info)
+        dev, test = evaluated["dev"], evaluated["test"]
 
     # 2. Model: raw pixels -> ImageAdapter (size, channels, [0, 1], the dataset's ink conventions) ->
     #    optional augmentation -> any registry builder. Trained through the adapter, served through it.
@@ -139,11 +183,14 @@ def main(argv=None):
 
     # 4. Evaluate on all three splits and diagnose bias vs variance.
     reports = {}
-    for split, dataset in (("train", train_eval), ("dev", dev), ("test", test)):
+    for split, dataset in evaluated.items():
         y_true, probabilities = evaluation.predict_classes(model, dataset)
         reports[split] = evaluation.classification_report(y_true, probabilities, info.class_names)
     accuracy = {split: report["accuracy"] for split, report in reports.items()}
-    diagnosis = evaluation.diagnose(1 - accuracy["train"], 1 - accuracy["dev"])
+    gaps = {}
+    if args.train_dev_from:  # the notes' four-gap table: variance, data mismatch and dev overfitting apart
+        gaps = {"train_dev_error": 1 - accuracy["train_dev"], "test_error": 1 - accuracy["test"]}
+    diagnosis = evaluation.diagnose(1 - accuracy["train"], 1 - accuracy["dev"], **gaps)
     evaluation.plot_curves(result.history, out / "curves.png", title=f"{args.model} on {args.dataset}")
     evaluation.plot_confusion_matrix(
         reports["test"]["confusion_matrix"], info.class_names, out / "confusion_matrix.png",
@@ -164,6 +211,10 @@ def main(argv=None):
         "avoidable_bias": diagnosis.avoidable_bias,
         "variance": diagnosis.variance,
     }
+    if args.train_dev_from:
+        metrics.update(train_dev_accuracy=accuracy["train_dev"], data_mismatch=diagnosis.data_mismatch,
+                       train_dev_from=args.train_dev_from)
+        print(diagnosis.table(), flush=True)
     return cli.finish_run(
         out, metrics, ["test_accuracy", "dev_accuracy", "train_accuracy", "params", "train_seconds"], recipe="classify"
     )
