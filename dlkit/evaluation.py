@@ -378,6 +378,45 @@ def plot_curves(history, path, title=None, phase_starts=None):
     plt.close(figure)
 
 
+def plot_comparison(histories, path, title=None, metrics=("loss", "val_loss", "accuracy", "val_accuracy")):
+    """Saves runs' curves side by side as a PNG: one panel per metric, one line per run.
+
+    Args:
+        histories: ``{run name: {metric: [value per epoch]}}`` (``FitResult.history`` of each run).
+        path: the PNG path.
+        title: the figure title.
+        metrics: the history keys to draw, one panel each (missing ones are skipped).
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    shown = [name for name in metrics if any(name in history for history in histories.values())]
+    columns = min(len(shown), 2)
+    rows = -(-len(shown) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 3.6 * rows + 0.8), squeeze=False,
+                                layout="constrained")
+    axes = axes.ravel()
+    for spare in axes[len(shown):]:
+        spare.set_visible(False)
+    for axis, name in zip(axes, shown):
+        for index, (label, history) in enumerate(histories.items()):
+            if name in history:
+                values = history[name]
+                axis.plot(range(1, len(values) + 1), values, label=label, color=f"C{index % 10}",
+                          linestyle="-" if index < 10 else "--")
+        if name.endswith("loss"):
+            axis.set_yscale("log")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlabel("epoch")
+        axis.set_title(name.replace("val_", "dev ").replace("_", " "))
+        axis.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4), frameon=False)
+    figure.suptitle(title or "Runs compared")
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
 def plot_confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
     """Saves a confusion matrix (rows = truth, columns = prediction) as a PNG, with counts."""
     plt = _pyplot()

@@ -43,8 +43,10 @@ import tensorflow as tf
 from dlkit import files, progress
 from dlkit.errors import ConfigError, TrainingError
 
-OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw")
-SCHEDULES = ("constant", "exponential", "step", "cosine")
+OPTIMIZERS = ("sgd", "rmsprop", "adam", "adamw", "adagrad")
+SCHEDULES = ("constant", "exponential", "step", "cosine", "inverse_time", "inverse_sqrt", "plateau")
+#: ``schedule="plateau"``: the rate is multiplied by this after ``PLATEAU_PATIENCE`` epochs without a better monitor.
+PLATEAU_FACTOR, PLATEAU_PATIENCE = 0.5, 2
 _PROCESS_STRATEGIES = {}
 #: :func:`fit` stops a run whose epoch loss exceeds this many times its first batch's loss.
 DIVERGENCE_FACTOR = 100.0
@@ -144,25 +146,36 @@ def build_scope(strategy="default", mixed_precision=False):
         keras.config.set_dtype_policy(previous)
 
 
-def learning_rate_schedule(name, learning_rate, total_steps, decay_rate=0.1, warmup_steps=0):
+def learning_rate_schedule(name, learning_rate, total_steps, decay_rate=0.1, warmup_steps=0, steps_per_epoch=None):
     """Returns a learning rate (float) or a ``keras.optimizers.schedules`` object.
 
     Args:
         name: ``"constant"``; ``"exponential"`` (smooth decay to
             ``learning_rate * decay_rate`` at the last step); ``"step"``
             (multiply by ``decay_rate`` at 50% and again at 75% of training);
-            ``"cosine"`` (cosine decay to 0, after ``warmup_steps`` linear warm-up).
+            ``"cosine"`` (cosine decay to 0, after ``warmup_steps`` linear
+            warm-up); the course notes' per-epoch forms ``"inverse_time"``
+            (``learning_rate / (1 + k * epoch)``) and ``"inverse_sqrt"``
+            (``learning_rate / sqrt(1 + k * epoch)``), with ``k`` such that the
+            last epoch runs at ``learning_rate * decay_rate``; ``"plateau"``
+            (a constant here: :func:`fit` adds ``ReduceLROnPlateau``, which
+            halves the rate after 2 epochs without improvement).
         learning_rate: the initial (peak) learning rate.
         total_steps: number of optimizer steps in the whole run.
-        decay_rate: the factor of ``exponential`` and ``step``.
+        decay_rate: the factor of ``exponential`` and ``step``, and the final
+            fraction of ``inverse_time`` and ``inverse_sqrt``.
         warmup_steps: linear warm-up steps of ``cosine``.
+        steps_per_epoch: optimizer steps per epoch (the per-epoch forms; default:
+            ``total_steps``, i.e. one epoch).
     """
+    from dlkit import optimizers
+
     if name not in SCHEDULES:
         raise ConfigError(f"schedule must be one of {', '.join(SCHEDULES)}. Received: schedule={name!r}")
     if learning_rate <= 0:
         raise ConfigError(f"learning_rate must be > 0. Received: learning_rate={learning_rate}")
     total_steps = max(int(total_steps), 1)
-    if name == "constant":
+    if name in ("constant", "plateau"):
         return float(learning_rate)
     if name == "exponential":
         return keras.optimizers.schedules.ExponentialDecay(learning_rate, total_steps, decay_rate)
@@ -170,6 +183,12 @@ def learning_rate_schedule(name, learning_rate, total_steps, decay_rate=0.1, war
         boundaries = [total_steps // 2, (3 * total_steps) // 4]
         values = [learning_rate, learning_rate * decay_rate, learning_rate * decay_rate**2]
         return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    if name in ("inverse_time", "inverse_sqrt"):
+        per_epoch = max(int(steps_per_epoch or total_steps), 1)
+        k = optimizers.decay_constant(name, -(-total_steps // per_epoch), decay_rate)
+        if name == "inverse_time":
+            return keras.optimizers.schedules.InverseTimeDecay(learning_rate, per_epoch, k, staircase=True)
+        return optimizers.InverseSqrtDecay(learning_rate, per_epoch, k)
     if warmup_steps:
         return keras.optimizers.schedules.CosineDecay(
             0.0, max(total_steps - warmup_steps, 1), warmup_target=learning_rate, warmup_steps=warmup_steps
@@ -178,7 +197,7 @@ def learning_rate_schedule(name, learning_rate, total_steps, decay_rate=0.1, war
 
 
 def make_optimizer(name, learning_rate, momentum=0.9, weight_decay=None, clipnorm=None, clipvalue=None):
-    """Returns a Keras optimizer by name (``sgd`` with momentum, ``rmsprop``, ``adam``, ``adamw``).
+    """Returns a Keras optimizer by name (``sgd`` with momentum, ``rmsprop``, ``adam``, ``adamw``, ``adagrad``).
 
     Args:
         name: the optimizer's name; a ``keras.optimizers.Optimizer`` instance
@@ -211,6 +230,8 @@ def make_optimizer(name, learning_rate, momentum=0.9, weight_decay=None, clipnor
         return keras.optimizers.Adam(learning_rate, weight_decay=weight_decay, **clipping)
     if name == "adamw":
         return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay or 1e-4, **clipping)
+    if name == "adagrad":  # Duchi et al., JMLR 2011: each weight's rate divided by its summed squared gradients
+        return keras.optimizers.Adagrad(learning_rate, weight_decay=weight_decay, **clipping)
     raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}. Received: optimizer={name!r}")
 
 
@@ -265,7 +286,7 @@ def fit(
             ``None``: one pass over ``train``.
         optimizer: ``"sgd"``, ``"rmsprop"``, ``"adam"``, ``"adamw"`` or an instance.
         learning_rate: initial learning rate.
-        schedule: ``"constant"``, ``"exponential"``, ``"step"`` or ``"cosine"``.
+        schedule: one of :data:`SCHEDULES` (see :func:`learning_rate_schedule`).
         decay_rate: factor of the exponential and step schedules.
         warmup_steps: linear warm-up steps of the cosine schedule.
         momentum: SGD momentum.
@@ -347,7 +368,7 @@ def fit(
         model = _materialize(model, distributed, mixed_precision)
         if compile:
             steps = steps_per_epoch or _cardinality(train)
-            if steps is None and schedule != "constant":
+            if steps is None and schedule not in ("constant", "plateau"):
                 # Counting 1 step per epoch would decay the rate to its floor within the first epoch.
                 raise ConfigError(
                     f"The {schedule} schedule needs the number of steps per epoch, and the dataset's length is "
@@ -355,7 +376,7 @@ def fit(
                     f"train.apply(tf.data.experimental.assert_cardinality(batches)). Received: schedule={schedule!r}"
                 )
             rate = learning_rate_schedule(
-                schedule, learning_rate, (epochs - initial_epoch) * (steps or 1), decay_rate, warmup_steps
+                schedule, learning_rate, (epochs - initial_epoch) * (steps or 1), decay_rate, warmup_steps, steps
             )
             model.compile(
                 optimizer=make_optimizer(optimizer, rate, momentum, weight_decay, clipnorm, clipvalue),
@@ -390,6 +411,9 @@ def fit(
             all_callbacks.append(Backup(backup_dir, settings, guard))
     if log_dir is not None:
         all_callbacks.append(keras.callbacks.TensorBoard(str(log_dir)))
+    if schedule == "plateau":
+        all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor=monitor, factor=PLATEAU_FACTOR,
+                                                               patience=PLATEAU_PATIENCE, verbose=0))
     if early_stopping is not None:
         all_callbacks.append(
             keras.callbacks.EarlyStopping(monitor=monitor, patience=int(early_stopping), restore_best_weights=False)

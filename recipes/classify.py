@@ -24,8 +24,9 @@ import sys
 
 from dlkit import cli
 
-#: dlkit.data.shift.SHIFTS (named here so that --help does not import TensorFlow).
+#: dlkit.data.shift.SHIFTS and dlkit.training.SCHEDULES (named here so that --help does not import TensorFlow).
 SHIFTS = ("blur", "noise", "contrast", "background")
+SCHEDULES = ("constant", "exponential", "step", "cosine", "inverse_time", "inverse_sqrt", "plateau")
 
 
 def parse_args(argv=None):
@@ -40,9 +41,10 @@ def parse_args(argv=None):
     )
     parser.add_argument("--dataset", default="digits", help="digits, a TFDS name, or an image folder")
     parser.add_argument("--image-size", type=cli.image_size, default=None, help="resize images to N x N")
-    parser.add_argument("--optimizer", default="adam", choices=("sgd", "rmsprop", "adam", "adamw"))
+    parser.add_argument("--optimizer", default="adam", choices=("sgd", "rmsprop", "adam", "adamw", "adagrad"))
     parser.add_argument("--learning-rate", type=cli.positive_float, default=2e-3)
-    parser.add_argument("--schedule", default="cosine", choices=("constant", "exponential", "step", "cosine"))
+    parser.add_argument("--schedule", default="cosine", choices=SCHEDULES,
+                        help="learning-rate schedule (dlkit.training.learning_rate_schedule; default: cosine)")
     parser.add_argument("--augment", action="store_true", help="random crop, rotation (and flip, colour for RGB)")
     parser.add_argument("--skip-bad-images", action="store_true", help="skip unreadable images in a folder")
     parser.add_argument(

@@ -59,7 +59,8 @@ def test_shifts_change_images_as_documented():
     assert np.allclose(low.std(axis=(1, 2, 3)), images.std(axis=(1, 2, 3)) / 3, rtol=1e-4)
     background = shift.shift_images(np.zeros((32, 32, 1), "float32"), "background").numpy()
     assert background[:, 0].max() == 0 and np.allclose(background[:, -1], 150) and background.shape == (32, 32, 1)
-    assert classify.SHIFTS == tuple(shift.SHIFTS)  # the recipe's flag names them without importing TensorFlow
+    assert classify.SHIFTS == tuple(shift.SHIFTS)  # the recipe's flags name them without importing TensorFlow
+    assert classify.SCHEDULES == training.SCHEDULES
 
 
 def test_train_dev_case_reports_data_mismatch_as_the_main_gap(tmp_path, capsys):
@@ -70,3 +71,16 @@ def test_train_dev_case_reports_data_mismatch_as_the_main_gap(tmp_path, capsys):
     assert metrics["train_dev_accuracy"] - metrics["dev_accuracy"] == pytest.approx(metrics["data_mismatch"], abs=1e-6)
     printed = capsys.readouterr().out
     assert "training-dev error" in printed and "data mismatch" in printed
+
+
+def test_optimize_compares_regularizers_from_the_same_weights(tmp_path):
+    import optimize
+
+    metrics = optimize.main(["--compare", "regularization", "--epochs", "2", "--out", str(tmp_path), "--quiet"])
+    runs = json.loads((tmp_path / "comparison.json").read_text())["regularization"]
+    assert list(runs) == list(optimize.REGULARIZERS)
+    for figures in runs.values():
+        assert 0 < figures["final_dev_accuracy"] <= 1 and figures["epochs_run"] <= 6 and figures["diagnosis"]
+    assert runs["early_stopping"]["epochs_run"] <= runs["none"]["epochs_run"] == 6  # 3 x --epochs on a quarter
+    assert metrics["best_regularization"] in runs and (tmp_path / "regularization.png").stat().st_size > 20_000
+    assert optimize.epochs_to([0.5, 0.94, 0.96, 0.97], 0.95) == 3 and optimize.epochs_to([0.5], 0.95) is None
