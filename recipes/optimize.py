@@ -9,7 +9,8 @@ weights) on the same digits, trained
   1/sqrt(1 + k·epoch), exponential, step, cosine, and reduce-on-plateau;
 - with each regularizer, on a quarter of the training set (for 3x the epochs)
   so that variance shows: none, L2, dropout, early stopping, augmentation
-  (random shifts).
+  (random shifts), and, for scale, no regularizer on the whole training set
+  (``more_data``, the first thing ``diagnose`` advises against variance).
 
 Each run reports its final dev accuracy, the epochs it took to reach
 --target dev accuracy, its train and dev error and ``evaluation.diagnose``'s
@@ -45,6 +46,7 @@ REGULARIZERS = {
     "dropout": ({"dropout": 0.3}, {}),
     "early_stopping": ({}, {"early_stopping": 5}),
     "augmentation": ({}, {"augment": True}),
+    "more_data": ({}, {"all_data": True}),  # diagnose's first advice for variance: the whole training set
 }
 
 
@@ -114,9 +116,10 @@ def main(argv=None):
         if optimizer == "adam_without_bias_correction":
             optimizer = optimizers.AdamWithoutBiasCorrection(learning_rate)
         train = batches("train", train_count, augment)
-        result = training.fit(network(**(builder_arguments or {})), train, batches("dev"), epochs=epochs,
+        result = training.fit(lambda: network(**(builder_arguments or {})), train, batches("dev"), epochs=epochs,
                               optimizer=optimizer, learning_rate=learning_rate, momentum=momentum, schedule=schedule,
-                              restore_best=False, backup=False, verbose=0, **fit_arguments)
+                              restore_best=False, backup=False, verbose=0, strategy=args.strategy,
+                              mixed_precision=args.mixed_precision, **fit_arguments)
         history = result.history
         errors = {split: 1 - float(evaluation.classification_report(
             *evaluation.predict_classes(result.model, batches(split, train_count if split == "train" else None)))
@@ -132,8 +135,10 @@ def main(argv=None):
             "diagnosis": diagnosis.summary(),
             "seconds": round(result.seconds, 2),
         }
-        print(f"optimize: {label}: dev {figures['final_dev_accuracy']:.4f}, train {figures['train_accuracy']:.4f}, "
-              f"epochs to {args.target:g}: {figures['epochs_to_target']}, {diagnosis.problem}", flush=True)
+        if cli.verbosity(args):
+            print(f"optimize: {label}: dev {figures['final_dev_accuracy']:.4f}, train "
+                  f"{figures['train_accuracy']:.4f}, epochs to {args.target:g}: {figures['epochs_to_target']}, "
+                  f"{diagnosis.problem}", flush=True)
         return figures, history
 
     results, pictures = {}, {}
@@ -149,8 +154,10 @@ def main(argv=None):
     if "regularization" in chosen:
         quarter = len(arrays["train"][1]) // 4
         # A quarter of the data for 3x the epochs: about as many optimizer steps as the other comparisons take.
-        runs = {name: run(name, train_count=quarter, builder_arguments=builder, fit_arguments=fitting,
-                          epochs=3 * epochs) for name, (builder, fitting) in REGULARIZERS.items()}
+        runs = {name: run(name, train_count=None if fitting.get("all_data") else quarter, builder_arguments=builder,
+                          fit_arguments={key: value for key, value in fitting.items() if key != "all_data"},
+                          epochs=epochs if fitting.get("all_data") else 3 * epochs)
+                for name, (builder, fitting) in REGULARIZERS.items()}
         results["regularization"] = {name: figures for name, (figures, _) in runs.items()}
         pictures["regularization"] = {name: history for name, (_, history) in runs.items()}
     titles = {"optimizers": "Optimizers (same MLP, same initial weights)",

@@ -82,5 +82,6 @@ def test_optimize_compares_regularizers_from_the_same_weights(tmp_path):
     for figures in runs.values():
         assert 0 < figures["final_dev_accuracy"] <= 1 and figures["epochs_run"] <= 6 and figures["diagnosis"]
     assert runs["early_stopping"]["epochs_run"] <= runs["none"]["epochs_run"] == 6  # 3 x --epochs on a quarter
+    assert runs["more_data"]["epochs_run"] == 2
     assert metrics["best_regularization"] in runs and (tmp_path / "regularization.png").stat().st_size > 20_000
     assert optimize.epochs_to([0.5, 0.94, 0.96, 0.97], 0.95) == 3 and optimize.epochs_to([0.5], 0.95) is None
