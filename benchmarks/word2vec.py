@@ -1,85 +1,109 @@
-"""dlkit word2vec vs gensim Word2Vec(sg=1), same corpus and hyper-parameters, one process.
+"""dlkit word2vec vs gensim Word2Vec(sg=1), same corpus and hyper-parameters, interleaved rounds in one process.
 
-Both train skip-gram with negative sampling on gensim's bundled head500 corpus
-(331k tokens of stemmed Wikipedia text) with dim 100, window 5, negative 5,
-min_count 5, sample 1e-3, 5 epochs, alpha 0.025 -> 1e-4; gensim with 2 worker
-threads. Throughput is raw corpus words x epochs / training seconds for both
-(vocabulary building excluded for both; dlkit's time includes its XLA compile
-and the tf.data pipeline start). On a shared machine the wall-clock ratio moves
-with the load, so the CPU-time ratio (process CPU seconds of each training) is
-printed too. Quality is the Spearman correlation on gensim's
-bundled WordSim-353 and 3CosAdd accuracy on questions-words, computed with the
-same gensim KeyedVectors code for both.
+All sides train skip-gram with negative sampling on gensim's bundled head500
+corpus (331k tokens of stemmed Wikipedia text) with dim 100, window 5,
+negative 5, min_count 5, sample 1e-3, 5 epochs, alpha 0.025 -> 1e-4; gensim
+with 2 worker threads. Sides:
 
-    PYTHONPATH=. python benchmarks/word2vec.py            # prints one JSON object
+- ``gensim``: ``Word2Vec(sg=1, workers=2)``, vocabulary built outside the timing;
+- ``dlkit``: ``train_word2vec`` with its default (shared negatives);
+- ``dlkit_exact``: ``train_word2vec(negatives="exact")`` (per-pair negatives), unless ``--no-exact``.
+
+Each round trains every side once from scratch (order rotated per round, seed =
+the round number), via ``benchmarks/timing.py``; dlkit's time includes its
+vocabulary, XLA compile and the making of pairs. Ratios are medians over rounds
+of words/s (wall) and words per CPU-second (this process's CPU time), dlkit
+over gensim (> 1: dlkit is faster). Quality of each round's vectors is measured
+with the same gensim ``KeyedVectors`` code for all sides: Spearman on
+WordSim-353 and SimLex-999, 3CosAdd accuracy on questions-words; the medians
+are reported.
+
+    PYTHONPATH=. python benchmarks/word2vec.py                 # 3 rounds, prints one JSON object
+    PYTHONPATH=. python benchmarks/word2vec.py --rounds 7 --no-exact
 """
 
-import json
+import argparse
 import os
+import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from timing import Session, interleave  # noqa: E402  (benchmarks/ is on sys.path)
+
+HYPER = dict(dim=100, window=5, negative=5, min_count=5, sample=1e-3, epochs=5)
+
 
 def evaluate(keyed):
+    """WordSim-353 and SimLex-999 Spearman, analogy accuracy, with gensim's evaluation code."""
     from gensim.test.utils import datapath
 
-    spearman = keyed.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]
-    analogy = keyed.evaluate_word_analogies(datapath("questions-words.txt"))[0]
-    return float(spearman), float(analogy)
+    return {
+        "wordsim353_spearman": float(keyed.evaluate_word_pairs(datapath("wordsim353.tsv"))[1][0]),
+        "simlex999_spearman": float(keyed.evaluate_word_pairs(datapath("simlex999.txt"))[1][0]),
+        "analogy_accuracy": float(keyed.evaluate_word_analogies(datapath("questions-words.txt"))[0]),
+    }
 
 
-def main():
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default: 3)")
+    parser.add_argument("--no-exact", action="store_true", help="skip the exact (per-pair negatives) variant")
+    args = parser.parse_args(argv)
+
     from gensim.models import Word2Vec as GensimWord2Vec
 
     from dlkit.embeddings import read_corpus, train_word2vec
 
-    hyper = dict(dim=100, window=5, negative=5, min_count=5, sample=1e-3, epochs=5)
     sentences = read_corpus("head500")
     corpus_words = sum(map(len, sentences))
+    quality = {}
+    calls = {}  # per side: its round number is its seed (each side gets seeds 0, 1, 2, ...)
 
-    gensim = GensimWord2Vec(vector_size=hyper["dim"], window=hyper["window"], negative=hyper["negative"],
-                            min_count=hyper["min_count"], sample=hyper["sample"], epochs=hyper["epochs"], sg=1,
-                            workers=2, seed=0)
-    gensim.build_vocab(sentences)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    gensim.train(sentences, total_examples=len(sentences), epochs=hyper["epochs"])
-    gensim_seconds = time.perf_counter() - start
-    gensim_cpu_seconds = time.process_time() - cpu_start
-    gensim_spearman, gensim_analogy = evaluate(gensim.wv)
+    def next_seed(name):
+        calls[name] = calls.get(name, -1) + 1
+        return calls[name]
 
-    cpu_start = time.process_time()
-    result = train_word2vec(sentences, **hyper, seed=0)
-    # process_time also counts dlkit's vocabulary building (~0.3 s), which gensim did before.
-    dlkit_cpu_seconds = time.process_time() - cpu_start
-    dlkit_spearman, dlkit_analogy = evaluate(result.vectors.to_gensim())
+    def gensim():
+        model = GensimWord2Vec(vector_size=HYPER["dim"], window=HYPER["window"], negative=HYPER["negative"],
+                               min_count=HYPER["min_count"], sample=HYPER["sample"], epochs=HYPER["epochs"], sg=1,
+                               workers=2, seed=next_seed("gensim"))
+        model.build_vocab(sentences)
+        return model
 
-    gensim_wps = corpus_words * hyper["epochs"] / gensim_seconds
-    report = {
-        "corpus": "head500",
-        "corpus_words": corpus_words,
-        "vocab_size": {"dlkit": len(result.vectors), "gensim": len(gensim.wv)},
-        "hyper_parameters": hyper,
-        "gensim_words_per_second": round(gensim_wps),
-        "dlkit_words_per_second": round(result.words_per_second),
-        "words_per_second_ratio": round(result.words_per_second / gensim_wps, 3),
-        # Words per CPU-second: robust to other processes on a shared machine.
-        "words_per_cpu_second_ratio": round(gensim_cpu_seconds / dlkit_cpu_seconds, 3),
-        "gensim_cpu_seconds": round(gensim_cpu_seconds, 2),
-        "dlkit_cpu_seconds": round(dlkit_cpu_seconds, 2),
-        "gensim_seconds": round(gensim_seconds, 2),
-        "dlkit_seconds": round(result.seconds, 2),
-        "gensim_wordsim353_spearman": round(gensim_spearman, 4),
-        "dlkit_wordsim353_spearman": round(dlkit_spearman, 4),
-        "spearman_difference": round(dlkit_spearman - gensim_spearman, 4),
-        "gensim_analogy_accuracy": round(gensim_analogy, 4),
-        "dlkit_analogy_accuracy": round(dlkit_analogy, 4),
-        "cpu_count": os.cpu_count(),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-    }
-    print(json.dumps(report))
-    return report
+    def run_gensim():
+        # build_vocab is inside the timing for gensim too (dlkit's vocabulary is): it is ~0.2 s of ~4 s.
+        model = gensim()
+        model.train(sentences, total_examples=len(sentences), epochs=HYPER["epochs"])
+        quality.setdefault("gensim", []).append(evaluate(model.wv))
+
+    def dlkit_side(name, **options):
+        def run():
+            result = train_word2vec(sentences, **HYPER, seed=next_seed(name), **options)
+            quality.setdefault(name, []).append(evaluate(result.vectors.to_gensim()))
+        return run
+
+    sides = {"gensim": run_gensim, "dlkit": dlkit_side("dlkit")}
+    if not args.no_exact:
+        sides["dlkit_exact"] = dlkit_side("dlkit_exact", negatives="exact")
+    work = {name: corpus_words * HYPER["epochs"] for name in sides}
+    session = Session("word2vec", {**HYPER, "corpus": "head500", "corpus_words": corpus_words, "gensim_workers": 2,
+                                   "rounds": args.rounds, "exact": not args.no_exact})
+    rounds = interleave(sides, rounds=args.rounds, warmup=0, work=work)
+    figures = {}
+    for name in sides:
+        if name == "gensim":
+            continue
+        figures[name] = {
+            "words_per_second_ratio": rounds.speed_ratio(name, "gensim"),
+            "words_per_cpu_second_ratio": rounds.speed_ratio(name, "gensim", clock="cpu"),
+        }
+    rates = {name: {"words_per_second": rounds.rate(name), "words_per_cpu_second": rounds.rate(name, "cpu")}
+             for name in sides}
+    medians = {name: {key: round(statistics.median(run[key] for run in runs), 4) for key in runs[0]}
+               for name, runs in quality.items()}
+    return session.finish({"ratios_vs_gensim": figures, "rates": rates, "quality": medians,
+                           "quality_per_round": quality, **rounds.summary(unit="s")})
 
 
 if __name__ == "__main__":

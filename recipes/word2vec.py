@@ -22,6 +22,7 @@ Commands:
     python recipes/word2vec.py --corpus my_texts/ --dim 200 --epochs 10 --min-count 3
     python recipes/word2vec.py --corpus tfds:imdb_reviews --data-dir ~/tensorflow_datasets
     python recipes/word2vec.py --architecture cbow --probes king,war,music
+    python recipes/word2vec.py --negatives exact               # word2vec's per-pair negatives (slower)
 
 --corpus takes a bundled name (head500, lee, lee_background, crime_and_punishment),
 a text file, a folder of .txt files, or tfds:<name> (needs the network or a
@@ -48,6 +49,9 @@ def parse_args(argv=None):
                         help="subsampling threshold, 0 for none (default: 1e-3)")
     parser.add_argument("--alpha", type=cli.positive_float, default=0.025,
                         help="initial learning rate (default: 0.025)")
+    parser.add_argument("--negatives", choices=("shared", "exact"), default=None,
+                        help="negatives shared by a batch's pairs (fast) or drawn per pair (word2vec's); "
+                             "default: shared for skipgram, exact for cbow")
     parser.add_argument("--probes", default=DEFAULT_PROBES, help="comma-separated words to show neighbours of")
     return parser.parse_args(argv)
 
@@ -68,12 +72,12 @@ def main(argv=None):
     from dlkit.embeddings import read_corpus, train_word2vec
 
     epochs = args.epochs or (5 if args.quick else 10)
-    batch_size = args.batch_size or 4096
     sentences = read_corpus(args.corpus, data_dir=args.data_dir)
     result = train_word2vec(
         sentences, dim=args.dim, window=args.window, negative=args.negative, min_count=args.min_count,
         sample=args.sample, epochs=epochs, architecture=args.architecture, alpha=args.alpha,
-        batch_size=batch_size, seed=args.seed, backup=out / "backup", keep_backup=True,
+        batch_size=args.batch_size, negatives=args.negatives, seed=args.seed, backup=out / "backup",
+        keep_backup=True,
         **cli.progress_options(args, logs=out / "logs"),
     )
     vectors = result.vectors

@@ -7,6 +7,9 @@
 - ``NegativeSampler``: negatives drawn from counts**0.75 with Walker's alias
   method (exact, O(1) per draw); a negative equal to the positive (an
   "accidental hit", tensorflow #44758) gets weight 0.
+- ``epoch_skipgram_pairs``: one epoch's subsampled, shuffled skip-gram pairs in
+  vectorized NumPy (the fast path of ``train_word2vec``: one call per epoch, no
+  per-element pipeline).
 - ``make_chunks`` / ``make_dataset``: the whole pipeline as a ``tf.data.Dataset``
   over all epochs (per corpus chunk, or in batches), with stateless seeds, so a
   run is reproducible and each epoch differs.
@@ -109,6 +112,7 @@ class NegativeSampler:
         weights = counts**exponent
         self.probabilities = weights / weights.sum()
         accept, alias = _alias_tables(self.probabilities)
+        self.accept, self.alias = accept, alias
         self._accept = tf.constant(accept, tf.float64)
         self._alias = tf.constant(alias, tf.int32)
         self._size = len(accept)
@@ -119,6 +123,12 @@ class NegativeSampler:
         buckets = tf.random.stateless_uniform(shape, seed, maxval=self._size, dtype=tf.int32)
         draws = tf.random.stateless_uniform(shape, seed + [0, 1], dtype=tf.float64)
         return tf.where(draws < tf.gather(self._accept, buckets), buckets, tf.gather(self._alias, buckets))
+
+    def sample_numpy(self, shape, rng):
+        """Returns int32 ids of the given shape drawn with a NumPy ``Generator`` (same alias tables)."""
+        buckets = rng.integers(0, self._size, shape, dtype=np.int32)
+        keep = rng.random(shape) < self.accept[buckets]
+        return np.where(keep, buckets, self.alias[buckets]).astype(np.int32)
 
     def candidates(self, positives, negative, seed):
         """Positive and negatives side by side, with weights that drop accidental hits.
@@ -140,6 +150,57 @@ class NegativeSampler:
         candidates = tf.concat([positives[:, None], negatives], axis=1)
         weights = tf.concat([tf.ones([batch, 1]), tf.cast(~hits, tf.float32)], axis=1)
         return candidates, weights
+
+
+def epoch_skipgram_pairs(ids, sentence_ids, keep_probabilities, window, rng, shrink=True, shuffle=True):
+    """One epoch of skip-gram pairs, vectorized in NumPy: subsampling, shrinking windows, shuffling.
+
+    The same draws as word2vec make, per epoch: each token is kept with
+    ``keep_probabilities[id]``; each kept center gets an effective window in
+    ``[1, window]`` (``shrink``); its contexts are the kept tokens of its
+    sentence at most that far away. The loop runs over the ``2 * window``
+    offsets, not over tokens, so an epoch of a few hundred thousand tokens
+    takes tens of milliseconds.
+
+    Reference: Mikolov et al. 2013, "Distributed Representations of Words and
+    Phrases and their Compositionality" (NIPS).
+
+    Args:
+        ids: int32 [N] word ids of the corpus.
+        sentence_ids: int32 [N] sentence of each token.
+        keep_probabilities: float [V] from ``Vocabulary.keep_probabilities``.
+        window: maximum distance between center and context.
+        rng: a ``numpy.random.Generator`` (one per epoch for reproducible epochs).
+        shrink: draw an effective window per center (word2vec); False uses ``window``.
+        shuffle: shuffle the pairs (else they come offset by offset, each
+            offset's pairs in corpus order).
+
+    Returns:
+        ``(centers, contexts)``: int32 arrays [P].
+    """
+    if window < 1:
+        raise ConfigError(f"window must be >= 1. Received: window={window}")
+    ids = np.asarray(ids, np.int32)
+    sentence_ids = np.asarray(sentence_ids)
+    kept = rng.random(len(ids)) < np.asarray(keep_probabilities, np.float64)[ids]
+    ids, sentence_ids = ids[kept], sentence_ids[kept]
+    count = len(ids)
+    reduced = rng.integers(1, window + 1, count) if shrink else np.full(count, window)
+    centers, contexts = [], []
+    for offset in range(1, min(window, max(count - 1, 0)) + 1):
+        same = sentence_ids[offset:] == sentence_ids[:-offset]
+        # Center at i, context at i + offset; then center at i + offset, context at i.
+        right = np.flatnonzero(same & (reduced[:-offset] >= offset))
+        left = np.flatnonzero(same & (reduced[offset:] >= offset))
+        centers += [ids[right], ids[left + offset]]
+        contexts += [ids[right + offset], ids[left]]
+    if not centers:
+        return np.zeros(0, np.int32), np.zeros(0, np.int32)
+    centers, contexts = np.concatenate(centers), np.concatenate(contexts)
+    if shuffle:
+        order = rng.permutation(len(centers))
+        centers, contexts = centers[order], contexts[order]
+    return centers, contexts
 
 
 def _alias_tables(probabilities):

@@ -1,5 +1,6 @@
 """``train_word2vec``: vocabulary, sampling pipeline, sparse SGD with word2vec's learning-rate decay."""
 
+import concurrent.futures
 import dataclasses
 import pathlib
 import shutil
@@ -12,7 +13,7 @@ from dlkit import files
 from dlkit import progress as progress_display
 from dlkit.embeddings.corpus import read_corpus
 from dlkit.embeddings.model import NegativeSamplingLoss, Word2Vec
-from dlkit.embeddings.sampling import NegativeSampler, make_chunks
+from dlkit.embeddings.sampling import NegativeSampler, epoch_skipgram_pairs, make_chunks
 from dlkit.embeddings.vectors import WordVectors
 from dlkit.embeddings.vocabulary import Vocabulary
 from dlkit.errors import ConfigError, DatasetError, TrainingError
@@ -48,21 +49,44 @@ class Word2VecResult:
 #: The smallest vocabulary worth training on (neighbours, a t-SNE picture and negatives need some words).
 MIN_VOCABULARY = 10
 
+#: Ways to draw negatives: per batch, shared by all its pairs (fast), or per pair (word2vec's).
+NEGATIVE_MODES = ("shared", "exact")
+
+#: Pairs per graph call of the shared-negatives path (about the pairs of the exact path's 64k-token chunks;
+#: progress, callbacks and the "batch" failpoint come between calls).
+SHARED_CHUNK_PAIRS = 1 << 18
+
 
 def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e-3, epochs=5, *,
-                   architecture="skipgram", alpha=0.025, min_alpha=1e-4, batch_size=4096, max_vocab_size=None,
-                   ns_exponent=0.75, seed=0, shrink_windows=True, jit_compile=True, backup=None, keep_backup=False,
-                   verbose=0, callbacks=None, tensorboard=None):
+                   architecture="skipgram", alpha=0.025, min_alpha=1e-4, batch_size=None, max_vocab_size=None,
+                   ns_exponent=0.75, seed=0, shrink_windows=True, jit_compile=True, negatives=None, backup=None,
+                   keep_backup=False, verbose=0, callbacks=None, tensorboard=None):
     """Trains word2vec with negative sampling.
 
     Plain SGD on the summed sigmoid negative-sampling loss of a batch of pairs;
     the learning rate decays linearly from ``alpha`` to ``min_alpha`` with the
-    fraction of tokens processed, as in word2vec and gensim. Gradients of the
-    embedding tables are ``IndexedSlices`` and SGD applies them with a scatter,
-    so a step touches only the rows in the batch.
+    fraction of tokens processed, as in word2vec and gensim. Only the rows a
+    batch touches are updated (a scatter), so a step costs O(batch), not
+    O(vocabulary).
 
-    Reference: Mikolov et al. 2013, "Distributed Representations of Words and
-    Phrases and their Compositionality" (NIPS).
+    Two ways to draw negatives (``negatives``):
+
+    - ``"shared"`` (skip-gram's default): each batch draws ``negative`` words
+      once and every pair of the batch uses them, as BlazingText does. The
+      negative term is one dense ``[B, dim] x [dim, negative]`` product and the
+      negatives' update one ``[negative, B] x [B, dim]`` product instead of
+      ``B * negative`` gathered and scattered rows; the pairs of an epoch are
+      made at once in vectorized NumPy (``epoch_skipgram_pairs``), the next
+      epoch's while this one trains. Each pair still sees ``negative``
+      negatives from ``counts ** ns_exponent``; they are just not independent
+      between pairs of a batch.
+    - ``"exact"``: per-pair negatives, as word2vec and gensim; pairs, negatives
+      and subsampling come from the ``tf.data`` pipeline of ``make_chunks``.
+      CBOW always trains this way.
+
+    References: Mikolov et al. 2013, "Distributed Representations of Words and
+    Phrases and their Compositionality" (NIPS); Gupta & Khare 2017,
+    "BlazingText: Scaling and Accelerating Word2Vec using Multiple GPUs" (MLHPC).
 
     Args:
         corpus: a list of token lists, or a corpus name/path for ``read_corpus``.
@@ -75,12 +99,16 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         architecture: ``"skipgram"`` (gensim ``sg=1``) or ``"cbow"``.
         alpha: initial learning rate.
         min_alpha: final learning rate.
-        batch_size: pairs per SGD step (on CPU ~2-4k is fastest: the rows a step touches stay in cache).
+        batch_size: pairs per SGD step; ``None``: 1024 with shared negatives (a shared negative's row gets
+            the summed update of every pair of the batch: 4096 diverges at alpha 0.025), 4096 with exact ones
+            (on CPU ~2-4k is fastest: the rows a step touches stay in cache).
         max_vocab_size: keep only this many most frequent words.
         ns_exponent: exponent of the negative-sampling distribution.
         seed: seed of every random draw (initialization and sampling).
         shrink_windows: draw effective windows (word2vec) or use ``window`` everywhere.
         jit_compile: compile the SGD step with XLA (faster on CPU).
+        negatives: ``"shared"`` or ``"exact"`` (above); ``None``: ``"shared"``
+            for skip-gram, ``"exact"`` for CBOW.
         backup: a folder for the resume state, written after every epoch (both
             tables, the epoch, the losses, the settings): a call with the same
             ``backup`` and settings resumes at the epoch where an interrupted
@@ -105,9 +133,18 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
     Raises:
         DatasetError: empty corpus, or fewer than :data:`MIN_VOCABULARY` words
             reach ``min_count``.
-        ConfigError: a hyper-parameter out of range, or ``backup`` holds a run
-            with other settings.
+        ConfigError: a hyper-parameter out of range, ``negatives="shared"`` with
+            CBOW, or ``backup`` holds a run with other settings.
     """
+    if negatives is None:
+        negatives = "shared" if architecture == "skipgram" else "exact"
+    if negatives not in NEGATIVE_MODES:
+        raise ConfigError(f"negatives must be one of {NEGATIVE_MODES}. Received: negatives={negatives!r}")
+    if negatives == "shared" and architecture != "skipgram":
+        raise ConfigError(f"Shared negatives train skip-gram only; use negatives='exact' for CBOW. "
+                          f"Received: negatives={negatives!r}, architecture={architecture!r}")
+    if batch_size is None:
+        batch_size = 1024 if negatives == "shared" else 4096
     for name, value in (("dim", dim), ("window", window), ("negative", negative), ("epochs", epochs),
                         ("batch_size", batch_size)):
         if value < 1:
@@ -131,7 +168,14 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
                     architecture=architecture, alpha=alpha, min_alpha=min_alpha, batch_size=batch_size,
                     max_vocab_size=max_vocab_size, ns_exponent=ns_exponent, seed=seed, shrink_windows=shrink_windows,
                     vocabulary=len(vocabulary), tokens=int(vocabulary.total_words))
+    if negatives == "shared":
+        # Keyed only when not the default, so backups of earlier exact runs still resume.
+        settings["negatives"] = negatives
     first_epoch, losses = _restore(model, backup, settings)
+    if negatives == "shared":
+        return _train_shared(model, vocabulary, ids, sentence_ids, sampler, settings, first_epoch, losses,
+                             jit_compile=jit_compile, backup=backup, keep_backup=keep_backup,
+                             report=_Report(callbacks, vocabulary.total_words * epochs, verbose, tensorboard))
     chunks = make_chunks(
         ids, sentence_ids, vocabulary.keep_probabilities(sample), sampler, window=window, negative=negative,
         epochs=epochs, architecture=architecture, seed=seed, shrink=shrink_windows, first_epoch=first_epoch,
@@ -196,8 +240,131 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         losses.append(epoch_loss / max(epoch_examples, 1))
         report.epoch_end(last_epoch, losses[-1])
     report.end()
+    return _finish(model, vocabulary, backup, keep_backup, settings, first_epoch, losses, train_words, seconds,
+                   examples)
+
+
+def _train_shared(model, vocabulary, ids, sentence_ids, sampler, settings, first_epoch, losses, *, jit_compile,
+                  backup, keep_backup, report):
+    """``train_word2vec`` with shared negatives: NumPy pairs per epoch, a compiled loop over batches."""
+    epochs, batch_size, negative = settings["epochs"], settings["batch_size"], settings["negative"]
+    keep = vocabulary.keep_probabilities(settings["sample"])
+    train_words = vocabulary.total_words * epochs
+    chunk = max(1, SHARED_CHUNK_PAIRS // batch_size)  # batches per call
+    step = shared_negatives_step(model, jit_compile=jit_compile)
+
+    def make_epoch(epoch):
+        # One generator per epoch: a resumed run makes the epochs an uninterrupted one makes.
+        rng = np.random.default_rng([settings["seed"], epoch])
+        centers, contexts = epoch_skipgram_pairs(ids, sentence_ids, keep, settings["window"], rng,
+                                                 shrink=settings["shrink_windows"])
+        count = len(centers)
+        batches = -(-count // batch_size)
+        size = batches * batch_size  # padded to whole batches: one static shape, padding has weight 0
+        padded = [np.zeros(size, np.int32), np.zeros(size, np.int32), np.zeros(size, np.float32)]
+        padded[0][:count], padded[1][:count], padded[2][:count] = centers, contexts, 1.0
+        centers, contexts, weights = (array.reshape(batches, batch_size) for array in padded)
+        negatives = sampler.sample_numpy((batches, negative), rng)
+        # The learning rate decays with the fraction of all epochs' words processed before each batch.
+        done = (epoch + np.arange(batches) * batch_size / max(count, 1)) / epochs
+        rates = (settings["alpha"] - (settings["alpha"] - settings["min_alpha"]) * done).astype(np.float32)
+        return count, centers, contexts, weights, negatives, rates
+
+    start = time.perf_counter()
+    examples = 0
+    report.begin()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        upcoming = pool.submit(make_epoch, first_epoch) if first_epoch < epochs else None
+        # Compile while the first epoch's pairs are being made (zero weights and rates change nothing).
+        step(*(np.zeros([1, batch_size], dtype) for dtype in (np.int32, np.int32, np.float32)),
+             np.zeros([1, negative], np.int32), np.zeros([1], np.float32))
+        for epoch in range(first_epoch, epochs):
+            count, centers, contexts, weights, negatives, rates = upcoming.result()
+            # The next epoch's pairs are made while this one trains (NumPy and XLA both release the GIL).
+            upcoming = pool.submit(make_epoch, epoch + 1) if epoch + 1 < epochs else None
+            epoch_loss = 0.0
+            for first in range(0, len(rates), chunk):
+                calls = slice(first, first + chunk)
+                epoch_loss += float(step(centers[calls], contexts[calls], weights[calls], negatives[calls],
+                                         rates[calls]))
+                files.failpoint("batch")  # a chunk of batches
+                seen = min((first + chunk) * batch_size, count)
+                report.chunk_end(float(epoch + seen / max(count, 1)) / epochs, epoch_loss / max(seen, 1))
+            examples += count
+            losses.append(epoch_loss / max(count, 1))
+            report.epoch_end(epoch, losses[-1])
+            if epoch + 1 < epochs:
+                _save(model, backup, settings, epoch + 1, losses, finished=False)
+    seconds = time.perf_counter() - start
+    report.end()
+    return _finish(model, vocabulary, backup, keep_backup, settings, first_epoch, losses, train_words, seconds,
+                   examples)
+
+
+def shared_negatives_step(model, jit_compile=True):
+    """Plain-SGD steps of skip-gram over a chunk of batches, each batch's negatives shared by its pairs.
+
+    For a batch of ``B`` (center, context) pairs and ``K`` negatives, with
+    ``h`` the centers' rows of the target table, ``u`` the contexts' and ``n``
+    the negatives' rows of the context table, the loss is
+    ``sum_b softplus(-h_b.u_b) + sum_{b,k} softplus(h_b.n_k)`` (a negative
+    equal to the pair's context is dropped) and its gradients are written out:
+    ``dh = g_pos u + G n``, ``du = g_pos h``, ``dn = G^T h`` with
+    ``G = sigmoid(h n^T)``: two dense products instead of ``B * K`` gathered
+    and scattered rows. Each batch's update is applied before the next batch
+    (a ``scatter_sub`` per table), as in ``sparse_sgd_step``.
+
+    Reference: Gupta & Khare 2017, "BlazingText: Scaling and Accelerating
+    Word2Vec using Multiple GPUs" (MLHPC), sections 3-4.
+
+    Args:
+        model: a built skip-gram ``Word2Vec``.
+        jit_compile: compile with XLA (the loop over the chunk's batches included).
+
+    Returns:
+        A ``tf.function`` ``step(centers, contexts, weights, negatives, rates) -> summed loss``
+        with int32 centers/contexts and float32 weights [C, B], int32
+        negatives [C, K] and float32 learning rates [C].
+    """
+    target, context = model.target.embeddings.value, model.context.embeddings.value
+
+    def batch_step(centers, contexts, weights, negatives, rate):
+        h, u, n = tf.gather(target, centers), tf.gather(context, contexts), tf.gather(context, negatives)
+        positive = tf.reduce_sum(h * u, axis=1)
+        negative = tf.matmul(h, n, transpose_b=True)
+        mask = weights[:, None] * tf.cast(tf.not_equal(negatives[None, :], contexts[:, None]), tf.float32)
+        loss = tf.reduce_sum(tf.nn.softplus(-positive) * weights) + tf.reduce_sum(tf.nn.softplus(negative) * mask)
+        positive_gradient = (tf.sigmoid(positive) - 1.0) * weights * rate
+        negative_gradient = tf.sigmoid(negative) * mask * rate
+        target.scatter_sub(tf.IndexedSlices(positive_gradient[:, None] * u + tf.matmul(negative_gradient, n),
+                                            centers))
+        context_rows = tf.concat([positive_gradient[:, None] * h, tf.matmul(negative_gradient, h, transpose_a=True)],
+                                 axis=0)
+        context.scatter_sub(tf.IndexedSlices(context_rows, tf.concat([contexts, negatives], axis=0)))
+        return loss
+
+    batch_step = tf.function(batch_step, jit_compile=jit_compile)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32),
+                                  tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.int32),
+                                  tf.TensorSpec([None], tf.float32)])
+    def step(centers, contexts, weights, negatives, rates):
+        total = tf.constant(0.0)
+        # The loop runs in the graph, the compiled step inside it: one batch shape to compile (compiling a
+        # chunk of unrolled batches took seconds; XLA's own while loop over the updated tables was far slower).
+        for index in tf.range(tf.shape(rates)[0]):
+            total += batch_step(centers[index], contexts[index], weights[index], negatives[index], rates[index])
+        return total
+
+    return step
+
+
+def _finish(model, vocabulary, backup, keep_backup, settings, first_epoch, losses, train_words, seconds, examples):
+    """Checks the losses, writes the final state, removes the backup, and makes the result."""
+    epochs = settings["epochs"]
     if not np.all(np.isfinite(losses)):
-        raise TrainingError(f"word2vec loss is not finite; lower alpha or batch_size. Received: losses={losses}")
+        hint = " or use negatives='exact'" if settings.get("negatives") == "shared" else ""
+        raise TrainingError(f"word2vec loss is not finite; lower alpha or batch_size{hint}. Received: losses={losses}")
     if first_epoch < epochs:
         _save(model, backup, settings, epochs, losses, finished=True)
     if backup is not None and not keep_backup:

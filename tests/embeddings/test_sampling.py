@@ -5,6 +5,7 @@ from scipy import stats
 from dlkit.embeddings import (
     NegativeSampler,
     cbow_examples,
+    epoch_skipgram_pairs,
     make_dataset,
     skipgram_pairs,
 )
@@ -28,6 +29,40 @@ def brute_force_pairs(ids, sentences, window):
 def test_skipgram_pairs_equal_brute_force_with_fixed_windows(window):
     centers, contexts = skipgram_pairs(IDS, SENTENCES, window=window, shrink=False)
     assert list(zip(centers.numpy().tolist(), contexts.numpy().tolist())) == brute_force_pairs(IDS, SENTENCES, window)
+
+
+@pytest.mark.parametrize("window", [1, 2, 5, 20])
+def test_numpy_epoch_pairs_equal_brute_force_with_fixed_windows(window):
+    keep_all = np.ones(10)
+    centers, contexts = epoch_skipgram_pairs(IDS, SENTENCES, keep_all, window, np.random.default_rng(0),
+                                             shrink=False, shuffle=False)
+    assert sorted(zip(centers.tolist(), contexts.tolist())) == sorted(brute_force_pairs(IDS, SENTENCES, window))
+
+
+def test_numpy_epoch_pairs_equal_a_python_loop_over_the_same_draws():
+    rng = np.random.default_rng(5)
+    ids = rng.integers(0, 30, 400).astype(np.int32)
+    sentences = np.sort(rng.integers(0, 40, 400)).astype(np.int32)
+    keep = rng.uniform(0.3, 1.0, 30)
+    centers, contexts = epoch_skipgram_pairs(ids, sentences, keep, 4, np.random.default_rng(9))
+    # The same draws in the same order: keep each token, then an effective window per kept token.
+    draws = np.random.default_rng(9)
+    kept = draws.random(len(ids)) < keep[ids]
+    ids, sentences = ids[kept], sentences[kept]
+    reduced = draws.integers(1, 5, len(ids))
+    expected = [(int(ids[i]), int(ids[j])) for i in range(len(ids)) for j in range(len(ids))
+                if j != i and abs(j - i) <= reduced[i] and sentences[j] == sentences[i]]
+    assert sorted(zip(centers.tolist(), contexts.tolist())) == sorted(expected)
+    assert list(zip(centers.tolist(), contexts.tolist())) != expected  # shuffled
+
+
+def test_numpy_negatives_follow_counts_to_the_075_chi_square():
+    counts = np.array([5000, 1200, 800, 300, 90, 40, 12, 5, 5, 1])
+    draws = NegativeSampler(counts).sample_numpy((400, 1000), np.random.default_rng(3))
+    assert draws.shape == (400, 1000) and draws.dtype == np.int32
+    observed = np.bincount(draws.ravel(), minlength=len(counts))
+    expected = counts**0.75 / np.sum(counts**0.75) * draws.size
+    assert stats.chisquare(observed, expected).pvalue > 1e-3
 
 
 def test_cbow_examples_equal_brute_force_windows():

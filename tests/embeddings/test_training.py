@@ -23,8 +23,10 @@ def topic_corpus(sentences=600, length=12, seed=0):
 @pytest.fixture(scope="module")
 def trained():
     corpus, _ = topic_corpus()
+    # Shared negatives (the default): a negative's row gets the summed update of the batch's 256 pairs, which
+    # diverges at alpha 0.05 on this 18-word vocabulary; gensim's 0.025 does not.
     return train_word2vec(corpus, dim=16, window=3, negative=3, min_count=2, sample=0, epochs=3, batch_size=256,
-                          alpha=0.05)
+                          alpha=0.025)
 
 
 def mean_similarity(vectors, first, second):
