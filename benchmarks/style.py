@@ -1,35 +1,39 @@
-"""Benchmark of dlkit.style.stylize against the TF tutorial's step and the VGG floor.
+"""Benchmark of dlkit.style's Adam step against the TF tutorial's step and the VGG floor.
 
-For each size (longest side; default 256 and 512 px on the square-ish chelsea.png):
+For each size (longest side; default 256 and 512 px on the square-ish chelsea.png), four sides are timed in
+interleaved rounds (``timing.interleave``: one call of each per round, the order rotated), one step per call:
 
-* ``dlkit``: seconds per Adam step of ``stylize`` (tracing excluded);
-* ``tutorial``: the TF style-transfer tutorial's way of writing the same loss
-  (a ``StyleContentModel`` on [0, 1] images: ``*255``, ``preprocess_input``, a
-  feature model built from the full VGG16 with a list of outputs, gram matrices
-  divided by positions, a ``tf.function`` train step with ``clip_0_1``);
-* ``floor``: one forward + backward pass through only the VGG layers the losses
-  need (the extractor), gradient with respect to the image, timed alone.
+* ``floor``: one forward + backward pass through only the VGG layers the losses need (the extractor),
+  gradient of the sum of its outputs with respect to the image;
+* ``loss``: the value and gradient of dlkit's :class:`~dlkit.style.transfer.Objective` (the floor plus the
+  content, style and total-variation terms), no update;
+* ``dlkit``: the compiled Adam step :func:`~dlkit.style.transfer.run_adam` runs (loss, gradient, Adam, clip);
+* ``tutorial``: the TF style-transfer tutorial's way of writing the same loss (a ``StyleContentModel`` on
+  [0, 1] images: ``*255``, ``preprocess_input``, a feature model built from VGG16 with a list of outputs, gram
+  matrices by ``einsum`` divided by positions, a ``tf.function`` train step with ``clip_0_1``).
 
-Ratios: ``dlkit / tutorial`` (target <= 1.0) and ``dlkit / floor`` (target <= 1.2).
-Then L-BFGS vs Adam: the final total loss after the same wall time at 256 px.
+Ratios (median over rounds of the per-round ratio, wall and process CPU): ``dlkit / floor`` (target <= 1.1)
+and ``dlkit / tutorial`` (target <= 0.9). Where the rest of the time goes, in median ms per step:
+``loss_terms`` (loss - floor), ``update`` (dlkit - loss: Adam, clip, the variable's read), wall and CPU, and
+``loop`` (wall: a real ``stylize`` run's seconds per step - dlkit: Python, callbacks, the first call's graph
+optimization, which a run of ``rounds`` steps spreads over few steps).
+Then L-BFGS vs Adam: the final total loss after the same wall time at the smallest size.
 
-    PYTHONPATH=. python benchmarks/style.py [--sizes 256,512] [--steps 6]
+    PYTHONPATH=. python benchmarks/style.py [--sizes 256,512] [--rounds 7] [--no-equal-time]
 
-Prints one JSON object.
+Prints one JSON object (timing.Session: machine, load average before and after, ``busy``).
 """
 
 import argparse
-import json
 import os
 import pathlib
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
-import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from timing import Session, interleave  # noqa: E402
 
 from dlkit import style  # noqa: E402
 from dlkit.style import transfer  # noqa: E402
@@ -38,13 +42,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "recipes"))
 from style_transfer import default_images  # noqa: E402
 
 
-def time_calls(function, steps):
-    function()  # trace + warm up
-    start = time.perf_counter()
-    for _ in range(steps):
-        result = function()
-    tf.nest.map_structure(lambda tensor: tensor.numpy(), result)
-    return (time.perf_counter() - start) / steps
+def finished(step):
+    """``step`` as a callable that returns only when its results are computed."""
+    return lambda: tf.nest.map_structure(lambda tensor: tensor.numpy(), step())
 
 
 def tutorial_step(base, content, style_image, layers, content_layer):
@@ -96,30 +96,59 @@ def floor_step(extractor, content):
     return step
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="256,512")
-    parser.add_argument("--steps", type=int, default=6)
-    args = parser.parse_args(argv)
-    content_path, style_path = default_images()
-    extractor = style.feature_extractor()
-    layers, content_layer = list(style.DEFAULT_STYLE_LAYERS), style.DEFAULT_CONTENT_LAYER
-    base = style.vgg_base()
-    report = {"machine_load": os.getloadavg()[0], "steps_timed": args.steps}
-    for size in [int(part) for part in args.sizes.split(",")]:
-        content = style.load_image(content_path, size)
-        style_image = style.load_image(style_path, size)
-        floor = time_calls(floor_step(extractor, content), args.steps)
-        tutorial = time_calls(tutorial_step(base, content, style_image, layers, content_layer), args.steps)
-        ours = style.stylize(content, style_image, steps=args.steps + 1, size=size, extractor=extractor)
-        dlkit_seconds = ours.seconds_per_step
-        report[f"{size}_dlkit_seconds_per_step"] = dlkit_seconds
-        report[f"{size}_tutorial_seconds_per_step"] = tutorial
-        report[f"{size}_floor_seconds_per_step"] = floor
-        report[f"{size}_dlkit_vs_tutorial"] = dlkit_seconds / tutorial
-        report[f"{size}_dlkit_vs_floor"] = dlkit_seconds / floor
-    # L-BFGS vs Adam after equal wall time, at the smallest size.
-    size = int(args.sizes.split(",")[0])
+def loss_step(objective, content):
+    image = tf.constant(style.preprocess(content)[None])
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            tape.watch(image)
+            total = objective(image)["total"]
+        return total, tape.gradient(total, image)
+
+    return step
+
+
+def compare(size, extractor, base, content_path, style_path, rounds):
+    """One size: the four sides interleaved, the ratios and the breakdown."""
+    layers, content_layer = dict(style.DEFAULT_STYLE_LAYERS), style.DEFAULT_CONTENT_LAYER
+    content = style.load_image(content_path, size)
+    style_image = style.load_image(style_path, size)
+    objective = transfer.Objective(extractor, content, [style_image], [1.0], layers, content_layer,
+                                   transfer.DEFAULT_CONTENT_WEIGHT, transfer.DEFAULT_STYLE_WEIGHT,
+                                   transfer.DEFAULT_TV_WEIGHT)
+    ours, _ = transfer.adam_step(objective, style.preprocess(content)[None])
+    sides = {
+        "floor": finished(floor_step(extractor, content)),
+        "loss": finished(loss_step(objective, content)),
+        "dlkit": finished(ours),
+        "tutorial": finished(tutorial_step(base, content, style_image, list(layers), content_layer)),
+    }
+    timed = interleave(sides, rounds=rounds, warmup=1)
+    # A real stylize run: the Python loop, callbacks and the first call's graph optimization on top of the step.
+    steps = max(3, rounds)
+    run = style.stylize(content, style_image, steps=steps, size=size, extractor=extractor)
+    figures = {"steps_per_call": 1, **timed.summary()}
+    for clock in ("wall", "cpu"):
+        suffix = "" if clock == "wall" else "_cpu"
+        figures[f"dlkit_vs_floor{suffix}"] = timed.ratio("dlkit", "floor", clock)
+        figures[f"dlkit_vs_tutorial{suffix}"] = timed.ratio("dlkit", "tutorial", clock)
+        figures[f"loss_vs_floor{suffix}"] = timed.ratio("loss", "floor", clock)
+        figures[f"tutorial_vs_floor{suffix}"] = timed.ratio("tutorial", "floor", clock)
+    for clock in ("wall", "cpu"):
+        median = {side: 1000.0 * timed.median_seconds(side, clock) for side in sides}
+        figures["breakdown_ms" if clock == "wall" else "breakdown_cpu_ms"] = {
+            "floor": round(median["floor"], 2),
+            "loss_terms": round(median["loss"] - median["floor"], 2),
+            "update": round(median["dlkit"] - median["loss"], 2),
+        }
+    figures["breakdown_ms"]["loop"] = round(1000.0 * run.seconds_per_step - 1000.0 * timed.median_seconds("dlkit"), 2)
+    figures["stylize_ms_per_step"] = round(1000.0 * run.seconds_per_step, 2)
+    return figures
+
+
+def equal_time(size, extractor, content_path, style_path):
+    """L-BFGS vs Adam: the final total loss after about the same wall time."""
     content = style.load_image(content_path, size)
     style_image = style.load_image(style_path, size)
     adam = style.stylize(content, style_image, steps=40, size=size, extractor=extractor)
@@ -130,21 +159,36 @@ def main(argv=None):
         lbfgs = style.stylize(content, style_image, steps=lbfgs_steps, size=size, optimizer="lbfgs",
                               extractor=extractor)
         lbfgs_steps = max(1, round(lbfgs_steps * adam.seconds / lbfgs.seconds))
-    report.update({
-        "equal_time_size": size,
-        "equal_time_adam_seconds": adam.seconds,
-        "equal_time_adam_steps": adam.steps,
-        "equal_time_adam_final_loss": adam.log["total"][-1],
-        "equal_time_lbfgs_seconds": lbfgs.seconds,
-        "equal_time_lbfgs_iterations": lbfgs.steps,
-        "equal_time_lbfgs_final_loss": lbfgs.log["total"][-1],
-        "lbfgs_vs_adam_final_loss": lbfgs.log["total"][-1] / adam.log["total"][-1],
-        "targets": "dlkit_vs_tutorial <= 1.0, dlkit_vs_floor <= 1.2",
-        "machine_load_end": os.getloadavg()[0],
-    })
-    report = {key: (round(value, 4) if isinstance(value, float) else value) for key, value in report.items()}
-    print(json.dumps(report))
-    return report
+    return {
+        "size": size,
+        "adam_seconds": round(adam.seconds, 2),
+        "adam_steps": adam.steps,
+        "adam_final_loss": round(adam.log["total"][-1], 4),
+        "lbfgs_seconds": round(lbfgs.seconds, 2),
+        "lbfgs_iterations": lbfgs.steps,
+        "lbfgs_final_loss": round(lbfgs.log["total"][-1], 4),
+        "lbfgs_vs_adam_final_loss": round(lbfgs.log["total"][-1] / adam.log["total"][-1], 3),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="256,512")
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--no-equal-time", dest="equal_time", action="store_false",
+                        help="skip the L-BFGS vs Adam comparison")
+    args = parser.parse_args(argv)
+    sizes = [int(part) for part in args.sizes.split(",")]
+    session = Session("style", {"sizes": sizes, "rounds": args.rounds})
+    content_path, style_path = default_images()
+    extractor = style.feature_extractor()
+    base = style.vgg_base()
+    figures = {f"size_{size}": compare(size, extractor, base, content_path, style_path, args.rounds)
+               for size in sizes}
+    if args.equal_time:
+        figures["equal_time"] = equal_time(sizes[0], extractor, content_path, style_path)
+    figures["targets"] = "dlkit_vs_floor <= 1.1, dlkit_vs_tutorial <= 0.9"
+    return session.finish(figures)
 
 
 if __name__ == "__main__":

@@ -19,13 +19,20 @@ Two implementations with one contract:
   The loop usually stops within the first few tiles, so the candidates are not
   all sorted up front: ``top_k`` first sorts a block of the best ``2 *
   max_detections`` (rounded up to whole tiles). Only when an image runs
-  through its block still short of ``max_detections`` while its last block
-  candidate is above the threshold is a block 8 times larger sorted (through
-  ``ops.cond``, so in a graph only the branch taken runs), and the loop goes
-  on from the tile where it stopped, up to all ``N * C`` candidates. As
-  ``top_k`` orders equal scores by index, each block is a prefix of the full
-  sort, and the result is exactly the one a single full sort gives. The IoU
-  test is TensorFlow's arithmetic (``intersection / union > iou_threshold``).
+  through that block still short of ``max_detections`` while its last block
+  candidate is above the threshold (clustered boxes: thousands of
+  near-duplicates, few survivors) does the batch start again, through
+  ``ops.cond``, with class rounds over all its valid candidates
+  (``_class_rounds``): the valid candidates are gathered without a sort (a
+  running count and a binary search), then each round keeps every class's
+  best live candidate (``segment_max``) and kills the live candidates of that
+  class it overlaps, until none is live or the top ``max_detections`` cannot
+  change. That is greedy per-class NMS for all classes at once, ``O(V)`` per
+  round for ``V`` valid candidates, with as many rounds as one class keeps
+  boxes; it does not walk the candidates tile by tile. ``top_k`` orders equal
+  scores by index and the rounds break ties by the lower flat index, so both
+  give the result of one full sort. The IoU test is TensorFlow's arithmetic
+  (``intersection / union > iou_threshold``).
 * ``implementation="tf"``: ``tf.image.combined_non_max_suppression`` with
   ``clip_boxes=False`` (its default clips to [0, 1], which corrupts pixel
   boxes).
@@ -179,7 +186,10 @@ def _keras_nms(boxes, scores, iou_threshold, score_threshold, max_detections, ma
         }
     flat_scores = ops.reshape(scores, (batch, total))
     tile = max(1, min(int(tile_size), count))
-    blocks = _block_sizes(count, tile, max_detections)
+    # The first block: the best 2 * max_detections in whole tiles, or all candidates where that is a large share.
+    first_block = tile * -(-2 * max_detections // tile)
+    if first_block * 4 >= count:  # top_k of a large share of the scores costs more than a full sort
+        first_block = count
     earlier = ops.arange(tile)[:, None] < ops.arange(tile)[None, :]  # [j, i]: j comes before i
 
     def candidates(size):
@@ -265,37 +275,171 @@ def _keras_nms(boxes, scores, iou_threshold, score_threshold, max_detections, ma
         state = ops.while_loop(condition, body, state)
         return state, top_scores[:, size - 1]
 
-    def run(level, state):
-        state, last_score = greedy(blocks[level], state)
-        if level + 1 == len(blocks):
-            return state
-        # An image still short of max_detections whose last block candidate is
-        # valid may have valid candidates beyond the block: sort a larger block
-        # and go on from the next tile. The block is a prefix of the larger
-        # one, so the result is the one a single full sort gives.
-        short = ops.any((state[1] < max_detections) & (last_score > score_threshold))
-        return ops.cond(short, lambda: run(level + 1, state), lambda: state)
-
-    # Empty slots hold class -1, so they never match a candidate's class.
     state = (
         ops.convert_to_tensor(0),
         ops.zeros((batch,), "int32"),
         ops.zeros((batch, max_detections, 4), "float32"),
+        # Empty slots hold class -1, so they never match a candidate's class.
         ops.full((batch, max_detections), -1, "int32"),
         ops.zeros((batch, max_detections), "float32"),
     )
-    _, kept_count, kept_boxes, kept_classes, kept_scores = run(0, state)
-    return {"boxes": kept_boxes, "scores": kept_scores, "classes": kept_classes, "num_detections": kept_count}
+    state, last_score = greedy(first_block, state)
+    _, kept_count, kept_boxes, kept_classes, kept_scores = state
+    result = {"boxes": kept_boxes, "scores": kept_scores, "classes": kept_classes, "num_detections": kept_count}
+    if first_block == count:
+        return result
+    # An image still short of max_detections whose last block candidate is
+    # valid may have valid candidates beyond the block: start again on all of
+    # them with class rounds (``_class_rounds``), which neither sorts them nor
+    # walks them tile by tile.
+    short = ops.any((kept_count < max_detections) & (last_score > score_threshold))
+    return ops.cond(
+        short,
+        lambda: _class_rounds(boxes, flat_scores, num_classes, iou_threshold, score_threshold, max_detections,
+                              8 * first_block),
+        lambda: result,
+    )
 
 
-def _block_sizes(count, tile, max_detections):
-    """Sizes of the candidate blocks sorted in turn: tile multiples growing 8-fold, the last ``count``."""
-    size = tile * -(-2 * max_detections // tile)
+def _class_rounds(boxes, flat_scores, num_classes, iou_threshold, score_threshold, max_detections, smallest):
+    """Exact greedy per-class NMS over all valid candidates by rounds: each class keeps its best one per round.
+
+    Per-class greedy NMS keeps, in every class, the best candidate not yet
+    suppressed and then suppresses the candidates of that class it overlaps.
+    Classes do not interact, so one round does that step for every class at
+    once: ``segment_max`` over the class finds each class's best live
+    candidate (ties: the lowest flat index, TensorFlow's order), every live
+    candidate is tested against the one box of its class kept this round, and
+    the overlapped ones die: the greedy algorithm (Neubeck & Van Gool,
+    "Efficient Non-Maximum Suppression", ICPR 2006) run for all classes in
+    parallel. The rounds stop when no candidate is live, or when each image has
+    ``max_detections`` kept boxes scored above its best live candidate (no
+    later keep can enter its top ``max_detections``). A round costs ``O(V)``
+    for ``V`` valid candidates, and there are as many rounds as the most boxes
+    one class keeps before that stop (at most ``max_detections + 1``); nothing
+    is sorted but the final ``max_detections``.
+
+    The valid candidates (``score > score_threshold``) are first gathered in
+    flat-index order into a block of a static size, the smallest of
+    ``smallest * 8**i`` (or all ``N * C``) that holds every image's count
+    (``ops.cond``, so only the branch taken runs): a running count and a
+    binary search (:func:`_lower_bound`) find each image's ``j``-th valid
+    candidate, with no sort and no scatter.
+
+    Args:
+        boxes: ``(B, N, 4)`` corner boxes.
+        flat_scores: ``(B, N * C)`` scores, ``-inf`` where never a candidate.
+        num_classes: ``C``.
+        iou_threshold, score_threshold, max_detections: as :func:`non_max_suppression`.
+        smallest: the smallest block size.
+
+    Returns:
+        The dict of ``_keras_nms`` (not yet padded with -1).
+    """
+    batch = ops.shape(flat_scores)[0]
+    total = flat_scores.shape[1]
+    num_boxes = boxes.shape[1]
+    valid = flat_scores > score_threshold
+    counts = ops.sum(ops.cast(valid, "int32"), axis=1)
+    running = ops.cumsum(ops.cast(valid, "int32"), axis=1)  # (B, N * C), non-decreasing along each image
+
+    def block(size):
+        # One flat axis of batch * size slots (image after image), so that every op of a round is one kernel.
+        length = batch * size
+        position = ops.arange(length, dtype="int32")
+        image, slot = position // size, position % size
+        slot_valid = slot < ops.take(counts, image)
+        # The (j + 1)-th valid candidate is the first position where the running count reaches j + 1.
+        index = _lower_bound(running, ops.reshape(slot + 1, (batch, size)))  # n * C + c within the image
+        index = ops.reshape(ops.where(ops.reshape(slot_valid, (batch, size)), index, 0), (-1,))
+        gathered = ops.take_along_axis(flat_scores, ops.reshape(index, (batch, size)), axis=1)
+        scores = ops.where(slot_valid, ops.reshape(gathered, (-1,)), -np.inf)
+        classes = ops.where(slot_valid, index % num_classes, 0)
+        block_boxes = ops.take(ops.reshape(boxes, (-1, 4)), image * num_boxes + index // num_classes, axis=0)
+        packed = ops.stack(_corners(block_boxes), axis=-1)  # (length, 5): x1, y1, x2, y2, area
+        segments = image * num_classes + classes
+        segment_count = batch * num_classes
+        rank = size - slot  # larger for an earlier slot, i.e. a lower flat index within the image
+        rank_value = ops.cast(rank, "float32" if size < 2**24 else "int32")
+        segment_start = (ops.arange(segment_count, dtype="int32") // num_classes) * size  # its image's first slot
+
+        def per_image(values):
+            return ops.reshape(values, (batch, size))
+
+        def condition(live, kept):
+            best_live = ops.max(per_image(ops.where(live, scores, -np.inf)), axis=1)
+            above = ops.sum(ops.cast(per_image(kept) & (per_image(scores) > best_live[:, None]), "int32"), axis=1)
+            return ops.any(ops.any(per_image(live), axis=1) & (above < max_detections))
+
+        def body(live, kept):
+            live_scores = ops.where(live, scores, -np.inf)
+            best = ops.take(ops.segment_max(live_scores, segments, segment_count), segments)
+            # In float32 (exact below 2**24): tf2onnx converts a segment max of floats, not of ints.
+            first = ops.segment_max(ops.where(live & (live_scores == best), rank_value, 0), segments, segment_count)
+            first = ops.cast(ops.maximum(first, 0), "int32")  # 0: the class has no live candidate
+            picked_corners = ops.take(packed, ops.where(first > 0, segment_start + size - first, 0), axis=0)
+            candidate_first = ops.take(first, segments)
+            picked = live & (rank == candidate_first)  # one per class that has a live candidate
+            other = ops.take(picked_corners, segments, axis=0)  # the box of this candidate's class, this round
+            # _overlaps's arithmetic (TensorFlow's), candidate by candidate.
+            intersection = ops.maximum(
+                ops.minimum(packed[:, 3], other[:, 3]) - ops.maximum(packed[:, 1], other[:, 1]), 0.0
+            ) * ops.maximum(ops.minimum(packed[:, 2], other[:, 2]) - ops.maximum(packed[:, 0], other[:, 0]), 0.0)
+            overlap = intersection / (packed[:, 4] + other[:, 4] - intersection) > iou_threshold
+            suppressed = (candidate_first > 0) & overlap
+            return live & ops.logical_not(suppressed | picked), kept | picked
+
+        _, kept = ops.while_loop(condition, body, (slot_valid, ops.zeros_like(slot_valid)))
+        width = min(max_detections, size)
+        # top_k orders ties by the lower slot, i.e. the lower flat index.
+        top_scores, top_slot = ops.top_k(per_image(ops.where(kept, scores, -np.inf)), k=width)
+        chosen = top_slot + (ops.arange(batch, dtype="int32") * size)[:, None]
+        padding = [[0, 0], [0, max_detections - width]]
+        return {
+            "boxes": ops.pad(ops.take(block_boxes, chosen, axis=0), padding + [[0, 0]]),
+            "scores": ops.pad(top_scores, padding),
+            "classes": ops.pad(ops.take(classes, chosen), padding),
+            "num_detections": ops.minimum(ops.sum(ops.cast(per_image(kept), "int32"), axis=1), max_detections),
+        }
+
     sizes = []
-    while size * 4 < count:  # top_k of a large share of the scores costs more than a full sort
+    size = max(1, int(smallest))
+    while size < total:
         sizes.append(size)
         size *= 8
-    return sizes + [count]
+    sizes.append(total)
+    most = ops.max(counts)
+
+    def choose(level):
+        if level + 1 == len(sizes):
+            return block(sizes[level])
+        return ops.cond(most <= sizes[level], lambda: block(sizes[level]), lambda: choose(level + 1))
+
+    return choose(0)
+
+
+def _lower_bound(sorted_values, targets):
+    """``searchsorted(row, targets_row, side="left")`` for each row, as a binary search of elementwise ops and gathers.
+
+    ``ops.searchsorted`` becomes TensorFlow's ``LowerBound``, which ONNX (tf2onnx) cannot convert, and takes one
+    sequence only; this unrolled search (``ceil(log2(n + 1))`` steps over all targets at once) exports everywhere.
+
+    Args:
+        sorted_values: ``(B, n)`` int32, each row non-decreasing (``n`` static).
+        targets: ``(B, m)`` int32.
+
+    Returns:
+        ``(B, m)`` int32: in each row, the first position whose value is ``>= target`` (``n`` if none).
+    """
+    size = int(sorted_values.shape[1])
+    low, high = ops.zeros_like(targets), ops.full_like(targets, size)
+    for _ in range(max(1, size).bit_length()):
+        middle = (low + high) // 2
+        right = ops.take_along_axis(sorted_values, ops.minimum(middle, size - 1), axis=1) < targets
+        searching = low < high
+        low = ops.where(searching & right, middle + 1, low)
+        high = ops.where(searching & ops.logical_not(right), middle, high)
+    return low
 
 
 def _tf_nms(boxes, scores, iou_threshold, score_threshold, max_detections):

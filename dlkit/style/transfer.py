@@ -11,6 +11,15 @@ and kept inside the valid pixel range after every step (Adam: clip; L-BFGS-B:
 bounds). An Adam step is one compiled ``tf.function`` (features, losses,
 gradient, update, clip) with no NumPy in it, so it runs unchanged on a GPU; the
 per-step losses stay tensors until the loop ends.
+
+What a step costs beyond one forward + backward pass through the VGG layers the
+losses need (``benchmarks/style.py`` measures each part): the content and style
+targets are computed once per scale, outside the step; the image is optimized
+in caffe space, so no preprocessing runs on the variable; and each style layer's
+loss has its gradient written out (:func:`style_layer_loss`), one matrix product
+``F (G - A)`` instead of the two that automatic differentiation of ``Fᵀ F``
+gives (one per operand). XLA (``jit_compile``) is off by default: on a CPU its
+convolutions are not faster than TensorFlow's own.
 """
 
 import dataclasses
@@ -64,6 +73,36 @@ class StyleResult:
         return self.seconds / max(self.steps, 1)
 
 
+@tf.custom_gradient
+def fused_style_layer_loss(features, target_gram):
+    """:func:`dlkit.style.losses.style_layer_loss` with its gradient written out: one matrix product, not two.
+
+    Reference: Gatys et al. 2016, eq. 4 and 6: with ``G = Fᵀ F / n`` (``n`` =
+    positions × channels) and ``E = ¼ Σ (G − A)²`` averaged over the batch,
+    ``∂E/∂F = F (G − A) / (n · batch)`` because ``G − A`` is symmetric.
+    Automatic differentiation of ``Fᵀ F`` computes one product per operand
+    (``F dGᵀ`` and ``F dG``), each as costly as the gram matrix itself.
+
+    Args:
+        features: ``(batch, height, width, channels)`` activations.
+        target_gram: ``(channels, channels)`` normalized target gram matrix (a constant: no gradient).
+
+    Returns:
+        A scalar tensor, equal to ``losses.style_layer_loss(features, target_gram)``.
+    """
+    shape = tf.shape(features)
+    flat = tf.reshape(features, [shape[0], shape[1] * shape[2], shape[3]])
+    count = tf.cast(shape[1] * shape[2] * shape[3], features.dtype)
+    difference = tf.matmul(flat, flat, transpose_a=True) / count - target_gram
+    loss = 0.25 * tf.reduce_mean(tf.reduce_sum(tf.square(difference), axis=(-2, -1)))
+
+    def gradient(upstream):
+        scale = upstream / (count * tf.cast(shape[0], features.dtype))
+        return tf.reshape(tf.matmul(flat, difference) * scale, shape), None
+
+    return loss, gradient
+
+
 class Objective:
     """The weighted Gatys loss of one image size, with its content and style targets.
 
@@ -93,13 +132,18 @@ class Objective:
             features = extractor(image_io.preprocess(style)[None])
             for layer in self.style_layers:
                 grams[layer] = grams[layer] + weight * losses.gram_matrix(features[layer])[0]
-        self.style_targets = grams
+        # Constants of the step: computed once here, captured by the compiled step, never recomputed.
+        self.content_target = tf.convert_to_tensor(self.content_target)
+        self.style_targets = {layer: tf.convert_to_tensor(gram) for layer, gram in grams.items()}
 
     def __call__(self, caffe_images):
         """Returns the dict of weighted loss components for a caffe-space batch."""
         features = self.extractor(caffe_images)
         content = self.content_weight * losses.content_loss(features[self.content_layer], self.content_target)
-        style = self.style_weight * losses.style_loss(features, self.style_targets, self.style_layers)
+        style = 0.0
+        for layer, weight in self.style_layers.items():
+            style = style + weight * fused_style_layer_loss(features[layer], self.style_targets[layer])
+        style = self.style_weight * style
         tv = self.tv_weight * losses.total_variation_loss(caffe_images)
         return {"total": content + style + tv, "content": content, "style": style, "tv": tv}
 
@@ -109,6 +153,42 @@ def _pixel_bounds(shape):
     mean = image_io.CAFFE_MEAN_BGR
     low = np.broadcast_to(-mean, shape).astype("float32")
     return low, low + 255.0
+
+
+def adam_step(objective, initial, learning_rate=DEFAULT_LEARNING_RATE, jit_compile=False):
+    """Builds the compiled Adam step of :func:`run_adam` over a new image variable.
+
+    Args:
+        objective: an :class:`Objective`.
+        initial: ``(1, h, w, 3)`` caffe-space starting image.
+        learning_rate: Adam's step in pixel units (0–255 scale).
+        jit_compile: compile the step with XLA.
+
+    Returns:
+        ``(step, variable)``: ``step()`` updates ``variable`` once (gradient,
+        Adam, clip to the valid pixels) and returns the dict of the weighted
+        losses of the image before the update, as scalar tensors; it is traced
+        already.
+    """
+    low, high = _pixel_bounds(initial.shape)
+    low, high = tf.constant(low), tf.constant(high)
+    variable = keras.Variable(initial, dtype="float32", name="stylized")
+    # A tiny epsilon makes each step ~learning_rate pixels whatever the loss scale
+    # (the TF tutorial's epsilon=0.1 stalls when the per-pixel gradients are small).
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, epsilon=1e-8)
+    optimizer.build([variable])
+
+    @tf.function(jit_compile=jit_compile)
+    def step():
+        with tf.GradientTape() as tape:
+            values = objective(variable.value)
+        gradient = tape.gradient(values["total"], variable.value)
+        optimizer.apply_gradients([(gradient, variable)])
+        variable.assign(tf.clip_by_value(variable.value, low, high))
+        return values
+
+    step.get_concrete_function()  # trace now, so a timing of the steps measures steps only
+    return step, variable
 
 
 def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit_compile=False, callbacks=None,
@@ -129,24 +209,7 @@ def run_adam(objective, initial, steps, learning_rate=DEFAULT_LEARNING_RATE, jit
     Returns:
         ``(final caffe image as a tensor, list of per-step dicts of scalar tensors)``.
     """
-    low, high = _pixel_bounds(initial.shape)
-    low, high = tf.constant(low), tf.constant(high)
-    variable = keras.Variable(initial, dtype="float32", name="stylized")
-    # A tiny epsilon makes each step ~learning_rate pixels whatever the loss scale
-    # (the TF tutorial's epsilon=0.1 stalls when the per-pixel gradients are small).
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=BETA_1, epsilon=1e-8)
-    optimizer.build([variable])
-
-    @tf.function(jit_compile=jit_compile)
-    def step():
-        with tf.GradientTape() as tape:
-            values = objective(variable.value)
-        gradient = tape.gradient(values["total"], variable.value)
-        optimizer.apply_gradients([(gradient, variable)])
-        variable.assign(tf.clip_by_value(variable.value, low, high))
-        return values
-
-    step.get_concrete_function()  # trace now, so the timing below measures steps only
+    step, variable = adam_step(objective, initial, learning_rate, jit_compile)
     start = time.perf_counter()
     log = []
     for index in range(steps):
@@ -262,7 +325,8 @@ def _scale_sizes(longest, scales):
     scales = [float(scale) for scale in scales]
     if not scales or any(not 0 < scale <= 1 for scale in scales) or scales != sorted(scales):
         raise ConfigError(
-            f"scales must be increasing fractions in (0, 1] of the size, e.g. (0.25, 0.5, 1.0). Received: scales={scales}"
+            "scales must be increasing fractions in (0, 1] of the size, e.g. (0.25, 0.5, 1.0). "
+            f"Received: scales={scales}"
         )
     return [max(16, round(longest * scale)) for scale in scales]
 

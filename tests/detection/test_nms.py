@@ -95,14 +95,14 @@ def spy_top_k(monkeypatch):
 def test_block_fallback_matches_tf(monkeypatch):
     # max_detections=10, tile_size=4: the first sorted block holds the best 20
     # of the 2,018 candidates. The clusters and the chain keep fewer than 10
-    # boxes, so the loop runs through that block and the next (160) before the
-    # full sort reaches the lone boxes.
+    # boxes, so the loop runs through that block and the class rounds take over
+    # on all the candidates: they sort nothing but the final 10.
     boxes, scores = overlapping_case(np.random.default_rng(11), 1000)
     expected = reference(boxes, scores, 0.5, 0.2, 10)
     assert len(expected) == 10 and expected[-1][0] == np.float32(0.25)
     sizes = spy_top_k(monkeypatch)
     check_image(non_max_suppression(boxes, scores, 0.5, 0.2, 10, tile_size=4), boxes, expected)
-    assert sizes == [20, 160, len(boxes) * 2]
+    assert sizes == [20, 10]
 
     # In a graph, batched with an image that stops in its first block (the batch falls back together).
     other_boxes, other_scores = grid_case(len(boxes), 2)
@@ -224,3 +224,52 @@ def test_one_hot_indices_are_never_negative(monkeypatch):
     assert int(result["num_detections"]) == 4  # every slot filled, the last one too
     check_image(result, boxes, reference(boxes, scores, 0.5, 0.2, 4))
     assert seen and min(seen) >= 0
+
+
+def numpy_greedy(boxes, scores, iou_threshold, score_threshold, max_detections):
+    """Brute-force greedy per-class NMS in NumPy (float32, TF's IoU arithmetic): [(score, flat index, box, class)]."""
+    boxes = boxes.astype(np.float32)
+    x1, x2 = np.minimum(boxes[:, 0], boxes[:, 2]), np.maximum(boxes[:, 0], boxes[:, 2])
+    y1, y2 = np.minimum(boxes[:, 1], boxes[:, 3]), np.maximum(boxes[:, 1], boxes[:, 3])
+    area = (y2 - y1) * (x2 - x1)
+    found = []
+    for c in range(scores.shape[1]):
+        kept = []
+        for i in sorted(np.flatnonzero(scores[:, c] > score_threshold), key=lambda i: (-scores[i, c], i)):
+            intersection = (np.maximum(np.minimum(y2[i], y2[kept]) - np.maximum(y1[i], y1[kept]), np.float32(0))
+                            * np.maximum(np.minimum(x2[i], x2[kept]) - np.maximum(x1[i], x1[kept]), np.float32(0)))
+            if not np.any(intersection / (area[i] + area[kept] - intersection) > np.float32(iou_threshold)):
+                kept.append(i)
+        found += [(scores[i, c], i * scores.shape[1] + c, i, c) for i in kept]
+    found.sort(key=lambda item: (-item[0], item[1]))
+    return found[:max_detections]
+
+
+def clustered_case(rng, count, classes, clusters):
+    """``clusters`` groups of near-duplicate boxes, two classes scored per group: few survivors among many."""
+    centers, sizes = rng.uniform(0.05, 0.75, (clusters, 2)), rng.uniform(0.08, 0.2, (clusters, 2))
+    which = rng.integers(0, clusters, count)
+    corner = centers[which] + rng.normal(0, 0.003, (count, 2))
+    boxes = np.concatenate([corner, corner + sizes[which] * rng.uniform(0.97, 1.03, (count, 2))], 1)
+    scores = np.round(rng.uniform(0, 0.3, (count, classes)), 2)  # ties, and nothing above the threshold
+    for shift in (0, 3):
+        scores[np.arange(count), (7 * which + shift) % classes] = np.round(rng.uniform(0, 1, count), 2)
+    return boxes.astype(np.float32), scores.astype(np.float32)
+
+
+def test_clustered_worst_case_equals_numpy_greedy(monkeypatch):
+    # 12 clusters x 2 classes keep fewer than 30 boxes among ~800 valid candidates:
+    # the first block (60) runs out short, and the class rounds decide every
+    # candidate (the path of benchmarks/nms.py's clustered case). A batch of two
+    # images with different valid counts, in a graph: the gather of each image's
+    # valid candidates and the choice of the block size are both exercised.
+    rng = np.random.default_rng(5)
+    images = [clustered_case(rng, 600, 6, 12), clustered_case(rng, 600, 6, 5)]
+    sizes = spy_top_k(monkeypatch)
+    graph = tf.function(lambda b, s: non_max_suppression(b, s, 0.5, 0.3, 30, tile_size=16))
+    result = graph(np.stack([item[0] for item in images]), np.stack([item[1] for item in images]))
+    assert sizes[:1] == [64] and 30 in sizes  # the first block, then only the final top 30
+    for index, (boxes, scores) in enumerate(images):
+        expected = numpy_greedy(boxes, scores, 0.5, 0.3, 30)
+        assert 10 <= len(expected) < 30 and np.sum(scores > 0.3) > 300
+        check_image({key: value[index] for key, value in result.items()}, boxes, expected)

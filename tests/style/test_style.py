@@ -150,3 +150,20 @@ def test_imagenet_offline_fails_fast_and_hed_is_vgg16_only(tmp_path, monkeypatch
         style.vgg_base("vgg19", weights="imagenet")
     with pytest.raises(ConfigError, match="VGG16 only"):
         style.vgg_base("vgg19", weights="vgg16-hed")
+
+
+def test_fused_style_layer_loss_equals_autodiff_of_the_loss():
+    # The step's style term has its gradient written out (one matmul); value and gradient
+    # must equal automatic differentiation of losses.style_layer_loss, batch of 2 included.
+    from dlkit.style import transfer
+
+    rng = np.random.default_rng(3)
+    features = tf.constant(rng.normal(size=(2, 5, 7, 6)).astype("float32"))
+    target = tf.constant(style.gram_matrix(rng.normal(size=(5, 7, 6)).astype("float32")))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(features)
+        fused = 3.0 * transfer.fused_style_layer_loss(features, target)
+        reference = 3.0 * style.style_layer_loss(features, target)
+    np.testing.assert_allclose(float(fused), float(reference), rtol=1e-5)
+    np.testing.assert_allclose(tape.gradient(fused, features).numpy(), tape.gradient(reference, features).numpy(),
+                               rtol=1e-4, atol=1e-7)
