@@ -8,7 +8,7 @@ search is compared with them on the same footing. Searched:
 
 - learning rate: log-uniform in [1e-4, 1e-1] (each decade the same share);
 - Adam's beta_1: 1 - 10^r in [0.8, 0.999] (as many trials in [0.99, 0.999] as in [0.9, 0.99]);
-- batch size: one of 32, 64, 128;
+- batch size: one of 32, 64, 128 (unless --batch-size fixes it);
 - and the builder's own knobs where it has them: L2 (log-uniform [1e-6, 1e-2]),
   dropout (uniform [0, 0.5]), hidden units (integer, log scale [16, 512]).
 
@@ -91,20 +91,23 @@ def main(argv=None):
 
     _, info = load("dev", 32)
     space = search_space(builder)
+    if args.batch_size:  # a batch size given on the command line is kept, not searched
+        del space["batch_size"]
     best_file = out / "best.json"
     best = json.loads(best_file.read_text()) if best_file.exists() else None
 
     def objective(params):
         nonlocal best
         keras.utils.set_random_seed(args.seed)
-        train, _ = load("train", params["batch_size"])
+        train, _ = load("train", params.get("batch_size", args.batch_size))
         dev, _ = load("dev", 256)
         test, _ = load("test", 256)
         optimizer = keras.optimizers.Adam(params["learning_rate"], beta_1=params["beta_1"])
         result = training.fit(
             lambda: models.build(args.model, input_shape=info.image_shape, num_classes=info.num_classes,
                                  **builder_arguments(params)),
-            train, dev, epochs=epochs, optimizer=optimizer, restore_best=False, backup=False, verbose=0)
+            train, dev, epochs=epochs, optimizer=optimizer, restore_best=False, backup=False, verbose=0,
+            strategy=args.strategy, mixed_precision=args.mixed_precision)
         accuracy = {split: float(evaluation.classification_report(*evaluation.predict_classes(result.model, dataset))
                                  ["accuracy"]) for split, dataset in (("dev", dev), ("test", test))}
         figures = {"score": accuracy["dev"], "dev_accuracy": accuracy["dev"], "test_accuracy": accuracy["test"],
