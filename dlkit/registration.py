@@ -12,6 +12,11 @@ It costs the import of Keras and TensorFlow (a few seconds; measured in
 docs/inference.md), not of the optional heavy libraries (gensim,
 scikit-learn, TensorFlow Datasets, matplotlib), which dlkit imports only where
 it uses them.
+
+Under another Keras backend (``KERAS_BACKEND=jax`` or ``torch``) TensorFlow may
+be absent: a module that cannot be imported without it is skipped and named in
+:data:`SKIPPED`, and everything else is registered (docs/backends.md). Under
+TensorFlow every import error is raised, as before.
 """
 
 import importlib
@@ -26,6 +31,7 @@ MODULES = (
     "dlkit.models.common",
     "dlkit.multitask.losses",
     "dlkit.multitask.metrics",
+    "dlkit.optimizers",
     "dlkit.sequence.cells",
     "dlkit.transfer.backbones",
     "dlkit.transfer.optimizers",
@@ -37,12 +43,35 @@ MODULES = (
 
 PACKAGE = "dlkit"
 
+#: The modules of :data:`MODULES` that the last :func:`register_all` skipped because TensorFlow is missing.
+SKIPPED = []
+
 
 def register_all():
-    """Imports every module of :data:`MODULES` (idempotent) and returns the registered names."""
+    """Imports every module of :data:`MODULES` (idempotent) and returns the registered names.
+
+    Under a backend other than TensorFlow, a module whose import needs the
+    missing TensorFlow is skipped (listed in :data:`SKIPPED`).
+    """
+    import keras
+
+    tolerant = keras.backend.backend() != "tensorflow"
+    skipped = []
     for name in MODULES:
-        importlib.import_module(name)
+        try:
+            importlib.import_module(name)
+        except ImportError as error:
+            if not (tolerant and is_missing_tensorflow(error)):
+                raise
+            skipped.append(name)
+    SKIPPED[:] = skipped
     return registered_names()
+
+
+def is_missing_tensorflow(error):
+    """Whether an ``ImportError`` says that TensorFlow (or one of its modules) cannot be imported."""
+    missing = getattr(error, "name", None) or ""
+    return missing.split(".")[0] == "tensorflow"
 
 
 def registered_names():

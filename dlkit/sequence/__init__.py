@@ -8,6 +8,7 @@
     print(vocabulary.decode(sample(model, vocabulary.encode("The "), length=200, temperature=0.8, seed=0)))
 """
 
+from dlkit import lazy_names
 from dlkit.sequence.cells import GRUCell, LSTMCell, SimpleRNNCell, transplant
 from dlkit.sequence.models import (
     BUILDERS,
@@ -19,21 +20,15 @@ from dlkit.sequence.models import (
     sequence_tagger,
     word_language_model,
 )
-from dlkit.sequence.sampling import (
-    Stepper,
-    choose,
-    next_token_probabilities,
-    sample,
-    window_sample,
-)
-from dlkit.sequence.text import (
-    CharVocabulary,
-    WordVocabulary,
-    bits_per_character,
-    compressor_bits_per_character,
-    language_model_batches,
-    tokenize,
-)
+
+# Sampling and the text vocabularies use TensorFlow (tf.function, tf.data): imported on first use, so the cells and
+# builders above import without it (docs/backends.md).
+__getattr__, __dir__ = lazy_names(__name__, {
+    "Stepper": "sampling", "choose": "sampling", "next_token_probabilities": "sampling", "sample": "sampling",
+    "window_sample": "sampling",
+    "CharVocabulary": "text", "WordVocabulary": "text", "bits_per_character": "text",
+    "compressor_bits_per_character": "text", "language_model_batches": "text", "tokenize": "text",
+})
 
 __all__ = [
     "BUILDERS", "CELLS", "CharVocabulary", "GRUCell", "LSTMCell", "SimpleRNNCell", "Stepper", "WordVocabulary",

@@ -12,6 +12,7 @@ Modules: :mod:`~dlkit.style.losses` (gram matrix, content/style/TV losses),
 :mod:`~dlkit.style.transfer` (``stylize`` with Adam or L-BFGS).
 """
 
+from dlkit import lazy_names
 from dlkit.style.features import (
     DEFAULT_CONTENT_LAYER,
     DEFAULT_STYLE_LAYERS,
@@ -29,7 +30,13 @@ from dlkit.style.image import (
     yuv_to_rgb,
 )
 from dlkit.style.losses import content_loss, gram_matrix, style_layer_loss, style_loss, total_variation_loss
-from dlkit.style.transfer import Objective, StyleResult, run_adam, run_lbfgs, stylize
+
+# The optimization loop is TensorFlow's (a tf.function around tf.GradientTape): imported on first use, so the
+# features and losses above import without it (docs/backends.md).
+__getattr__, __dir__ = lazy_names(__name__, {
+    "Objective": "transfer", "StyleResult": "transfer", "run_adam": "transfer", "run_lbfgs": "transfer",
+    "stylize": "transfer",
+})
 
 __all__ = [
     "DEFAULT_CONTENT_LAYER",

@@ -20,7 +20,8 @@ The path the Keras transfer-learning guide recommends, with its pitfalls handled
   comparisons) and :mod:`dlkit.transfer.plots` (their pictures).
 """
 
-from dlkit.transfer import experiments, optimizers, plots
+from dlkit import lazy_names
+from dlkit.transfer import optimizers, plots
 from dlkit.transfer.backbones import (
     FeatureStandardization,
     InferenceMode,
@@ -32,13 +33,6 @@ from dlkit.transfer.backbones import (
     keras_application_names,
     load_backbone,
 )
-from dlkit.transfer.features import (
-    attach_head,
-    extract_features,
-    feature_head,
-    train_head,
-)
-from dlkit.transfer.fine_tuning import FineTuneResult, fine_tune
 from dlkit.transfer.freezing import (
     TrainableReport,
     block_of,
@@ -53,7 +47,15 @@ from dlkit.transfer.optimizers import (
     layer_decay_multipliers,
 )
 from dlkit.transfer.preprocessing import BackbonePreprocessing, mode_for
-from dlkit.transfer.task import TransferTask, prepare_task
+
+# Feature extraction, fine-tuning and the task's splits train through dlkit.training and tf.data: imported on first
+# use, so the backbones, freezing and optimizers above import without TensorFlow (docs/backends.md).
+__getattr__, __dir__ = lazy_names(__name__, {
+    "experiments": "experiments",
+    "attach_head": "features", "extract_features": "features", "feature_head": "features", "train_head": "features",
+    "FineTuneResult": "fine_tuning", "fine_tune": "fine_tuning",
+    "TransferTask": "task", "prepare_task": "task",
+})
 
 __all__ = [
     "BackbonePreprocessing",

@@ -13,6 +13,7 @@ embeddings[second])`` for index pairs). Pictures are in
 Matplotlib is imported only there).
 """
 
+from dlkit import lazy_names
 from dlkit.verification.data import (
     IdentitySet,
     load_identities,
@@ -32,8 +33,6 @@ from dlkit.verification.losses import (
     triplet_metrics,
 )
 from dlkit.verification.mining import MINING, triplet_statistics
-from dlkit.verification.sampling import augment_batches, pk_batches, random_affine
-from dlkit.verification.siamese import PairDifference, pair_batches, siamese_classifier
 from dlkit.verification.verification import (
     choose_threshold,
     equal_error_rate,
@@ -41,6 +40,13 @@ from dlkit.verification.verification import (
     make_pairs,
     tar_at_far,
 )
+
+# The P x K sampler and the siamese pairs are tf.data pipelines: imported on first use, so the losses, mining and
+# embedding model above import without TensorFlow (docs/backends.md).
+__getattr__, __dir__ = lazy_names(__name__, {
+    "augment_batches": "sampling", "pk_batches": "sampling", "random_affine": "sampling",
+    "PairDifference": "siamese", "pair_batches": "siamese", "siamese_classifier": "siamese",
+})
 
 __all__ = [
     "DISTANCES",

@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-import tensorflow as tf
 from keras import layers, ops
 
 from dlkit.errors import ConfigError
@@ -90,6 +89,8 @@ def pair_batches(images, labels, *, batch_size=64, num_batches=100, seed=0):
     Returns:
         A dataset of ``({"first": x1, "second": x2}, same[batch, 1])``.
     """
+    import tensorflow as tf  # a tf.data pipeline; the layers above need no TensorFlow (docs/backends.md)
+
     from dlkit.verification.verification import make_pairs
 
     images = np.asarray(images)
