@@ -57,7 +57,7 @@ def main(argv=None):
 
     sentences = read_corpus("head500")
     corpus_words = sum(map(len, sentences))
-    quality = {}
+    trained = {}  # per side, the vectors of each round: evaluated after the timing (it is not training time)
     calls = {}  # per side: its round number is its seed (each side gets seeds 0, 1, 2, ...)
 
     def next_seed(name):
@@ -75,12 +75,12 @@ def main(argv=None):
         # build_vocab is inside the timing for gensim too (dlkit's vocabulary is): it is ~0.2 s of ~4 s.
         model = gensim()
         model.train(sentences, total_examples=len(sentences), epochs=HYPER["epochs"])
-        quality.setdefault("gensim", []).append(evaluate(model.wv))
+        trained.setdefault("gensim", []).append(model.wv)
 
     def dlkit_side(name, **options):
         def run():
             result = train_word2vec(sentences, **HYPER, seed=next_seed(name), **options)
-            quality.setdefault(name, []).append(evaluate(result.vectors.to_gensim()))
+            trained.setdefault(name, []).append(result.vectors)
         return run
 
     sides = {"gensim": run_gensim, "dlkit": dlkit_side("dlkit")}
@@ -90,6 +90,8 @@ def main(argv=None):
     session = Session("word2vec", {**HYPER, "corpus": "head500", "corpus_words": corpus_words, "gensim_workers": 2,
                                    "rounds": args.rounds, "exact": not args.no_exact})
     rounds = interleave(sides, rounds=args.rounds, warmup=0, work=work)
+    quality = {name: [evaluate(vectors if name == "gensim" else vectors.to_gensim()) for vectors in runs]
+               for name, runs in trained.items()}
     figures = {}
     for name in sides:
         if name == "gensim":

@@ -52,6 +52,11 @@ MIN_VOCABULARY = 10
 #: Ways to draw negatives: per batch, shared by all its pairs (fast), or per pair (word2vec's).
 NEGATIVE_MODES = ("shared", "exact")
 
+#: Pairs that share one draw of negatives: a drawn negative's row gets the summed update of this many pairs (with
+#: 4096 the rows of frequent negatives diverge at alpha 0.025; batches of 4096 in groups of 1024 train as well as
+#: batches of 1024 and take half the time: fewer compiled steps).
+SHARED_GROUP_PAIRS = 1024
+
 #: Pairs per graph call of the shared-negatives path (about the pairs of the exact path's 64k-token chunks;
 #: progress, callbacks and the "batch" failpoint come between calls).
 SHARED_CHUNK_PAIRS = 1 << 18
@@ -71,10 +76,11 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
 
     Two ways to draw negatives (``negatives``):
 
-    - ``"shared"`` (skip-gram's default): each batch draws ``negative`` words
-      once and every pair of the batch uses them, as BlazingText does. The
-      negative term is one dense ``[B, dim] x [dim, negative]`` product and the
-      negatives' update one ``[negative, B] x [B, dim]`` product instead of
+    - ``"shared"`` (skip-gram's default): each group of
+      :data:`SHARED_GROUP_PAIRS` pairs of a batch draws ``negative`` words once
+      and every pair of the group uses them, as BlazingText does. The negative
+      term is one dense ``[B, dim] x [dim, negative]`` product per group and
+      the negatives' update one ``[negative, B] x [B, dim]`` product instead of
       ``B * negative`` gathered and scattered rows; the pairs of an epoch are
       made at once in vectorized NumPy (``epoch_skipgram_pairs``), the next
       epoch's while this one trains. Each pair still sees ``negative``
@@ -99,9 +105,9 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         architecture: ``"skipgram"`` (gensim ``sg=1``) or ``"cbow"``.
         alpha: initial learning rate.
         min_alpha: final learning rate.
-        batch_size: pairs per SGD step; ``None``: 1024 with shared negatives (a shared negative's row gets
-            the summed update of every pair of the batch: 4096 diverges at alpha 0.025), 4096 with exact ones
-            (on CPU ~2-4k is fastest: the rows a step touches stay in cache).
+        batch_size: pairs per SGD step; ``None``: 4096 (on CPU ~2-4k is fastest: the rows a step touches
+            stay in cache). With shared negatives the batch is split into groups of
+            :data:`SHARED_GROUP_PAIRS` pairs, each with its own draw (:func:`negative_groups`).
         max_vocab_size: keep only this many most frequent words.
         ns_exponent: exponent of the negative-sampling distribution.
         seed: seed of every random draw (initialization and sampling).
@@ -144,7 +150,7 @@ def train_word2vec(corpus, dim=100, window=5, negative=5, min_count=5, sample=1e
         raise ConfigError(f"Shared negatives train skip-gram only; use negatives='exact' for CBOW. "
                           f"Received: negatives={negatives!r}, architecture={architecture!r}")
     if batch_size is None:
-        batch_size = 1024 if negatives == "shared" else 4096
+        batch_size = 4096
     for name, value in (("dim", dim), ("window", window), ("negative", negative), ("epochs", epochs),
                         ("batch_size", batch_size)):
         if value < 1:
@@ -251,6 +257,7 @@ def _train_shared(model, vocabulary, ids, sentence_ids, sampler, settings, first
     keep = vocabulary.keep_probabilities(settings["sample"])
     train_words = vocabulary.total_words * epochs
     chunk = max(1, SHARED_CHUNK_PAIRS // batch_size)  # batches per call
+    groups = negative_groups(batch_size)
     step = shared_negatives_step(model, jit_compile=jit_compile)
 
     def make_epoch(epoch):
@@ -264,7 +271,7 @@ def _train_shared(model, vocabulary, ids, sentence_ids, sampler, settings, first
         padded = [np.zeros(size, np.int32), np.zeros(size, np.int32), np.zeros(size, np.float32)]
         padded[0][:count], padded[1][:count], padded[2][:count] = centers, contexts, 1.0
         centers, contexts, weights = (array.reshape(batches, batch_size) for array in padded)
-        negatives = sampler.sample_numpy((batches, negative), rng)
+        negatives = sampler.sample_numpy((batches, groups, negative), rng)
         # The learning rate decays with the fraction of all epochs' words processed before each batch.
         done = (epoch + np.arange(batches) * batch_size / max(count, 1)) / epochs
         rates = (settings["alpha"] - (settings["alpha"] - settings["min_alpha"]) * done).astype(np.float32)
@@ -277,7 +284,7 @@ def _train_shared(model, vocabulary, ids, sentence_ids, sampler, settings, first
         upcoming = pool.submit(make_epoch, first_epoch) if first_epoch < epochs else None
         # Compile while the first epoch's pairs are being made (zero weights and rates change nothing).
         step(*(np.zeros([1, batch_size], dtype) for dtype in (np.int32, np.int32, np.float32)),
-             np.zeros([1, negative], np.int32), np.zeros([1], np.float32))
+             np.zeros([1, groups, negative], np.int32), np.zeros([1], np.float32))
         for epoch in range(first_epoch, epochs):
             count, centers, contexts, weights, negatives, rates = upcoming.result()
             # The next epoch's pairs are made while this one trains (NumPy and XLA both release the GIL).
@@ -301,10 +308,21 @@ def _train_shared(model, vocabulary, ids, sentence_ids, sampler, settings, first
                    examples)
 
 
-def shared_negatives_step(model, jit_compile=True):
-    """Plain-SGD steps of skip-gram over a chunk of batches, each batch's negatives shared by its pairs.
+def negative_groups(batch_size):
+    """How many groups of pairs a batch of ``batch_size`` pairs has, each with its own shared negatives.
 
-    For a batch of ``B`` (center, context) pairs and ``K`` negatives, with
+    ``batch_size // SHARED_GROUP_PAIRS`` when that divides the batch evenly, else 1 (the whole batch shares one draw).
+    """
+    groups = max(1, batch_size // SHARED_GROUP_PAIRS)
+    return groups if batch_size % groups == 0 else 1
+
+
+def shared_negatives_step(model, jit_compile=True):
+    """Plain-SGD steps of skip-gram over a chunk of batches, each group of a batch sharing its negatives.
+
+    A batch of pairs is split into ``G`` equal groups (:func:`negative_groups`),
+    each with its own ``K`` negatives. For a group of ``B`` (center, context)
+    pairs, with
     ``h`` the centers' rows of the target table, ``u`` the contexts' and ``n``
     the negatives' rows of the context table, the loss is
     ``sum_b softplus(-h_b.u_b) + sum_{b,k} softplus(h_b.n_k)`` (a negative
@@ -324,29 +342,35 @@ def shared_negatives_step(model, jit_compile=True):
     Returns:
         A ``tf.function`` ``step(centers, contexts, weights, negatives, rates) -> summed loss``
         with int32 centers/contexts and float32 weights [C, B], int32
-        negatives [C, K] and float32 learning rates [C].
+        negatives [C, G, K] and float32 learning rates [C].
     """
     target, context = model.target.embeddings.value, model.context.embeddings.value
 
     def batch_step(centers, contexts, weights, negatives, rate):
-        h, u, n = tf.gather(target, centers), tf.gather(context, contexts), tf.gather(context, negatives)
+        groups = tf.shape(negatives)[0]  # each group of B / G pairs shares its own K negatives
+        dim = tf.shape(target)[1]
+        h, u = tf.gather(target, centers), tf.gather(context, contexts)
+        n = tf.gather(context, negatives)  # [G, K, dim]
+        grouped_h = tf.reshape(h, [groups, -1, dim])
         positive = tf.reduce_sum(h * u, axis=1)
-        negative = tf.matmul(h, n, transpose_b=True)
-        mask = weights[:, None] * tf.cast(tf.not_equal(negatives[None, :], contexts[:, None]), tf.float32)
+        negative = tf.einsum("gbd,gkd->gbk", grouped_h, n)
+        hits = tf.not_equal(negatives[:, None, :], tf.reshape(contexts, [groups, -1])[:, :, None])
+        mask = tf.reshape(weights, [groups, -1])[:, :, None] * tf.cast(hits, tf.float32)
         loss = tf.reduce_sum(tf.nn.softplus(-positive) * weights) + tf.reduce_sum(tf.nn.softplus(negative) * mask)
         positive_gradient = (tf.sigmoid(positive) - 1.0) * weights * rate
         negative_gradient = tf.sigmoid(negative) * mask * rate
-        target.scatter_sub(tf.IndexedSlices(positive_gradient[:, None] * u + tf.matmul(negative_gradient, n),
-                                            centers))
-        context_rows = tf.concat([positive_gradient[:, None] * h, tf.matmul(negative_gradient, h, transpose_a=True)],
-                                 axis=0)
-        context.scatter_sub(tf.IndexedSlices(context_rows, tf.concat([contexts, negatives], axis=0)))
+        center_rows = positive_gradient[:, None] * u + tf.reshape(tf.einsum("gbk,gkd->gbd", negative_gradient, n),
+                                                                  tf.shape(h))
+        target.scatter_sub(tf.IndexedSlices(center_rows, centers))
+        negative_rows = tf.reshape(tf.einsum("gbk,gbd->gkd", negative_gradient, grouped_h), [-1, dim])
+        context_rows = tf.concat([positive_gradient[:, None] * h, negative_rows], axis=0)
+        context.scatter_sub(tf.IndexedSlices(context_rows, tf.concat([contexts, tf.reshape(negatives, [-1])], axis=0)))
         return loss
 
     batch_step = tf.function(batch_step, jit_compile=jit_compile)
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None, None], tf.int32),
-                                  tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None], tf.int32),
+                                  tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None, None, None], tf.int32),
                                   tf.TensorSpec([None], tf.float32)])
     def step(centers, contexts, weights, negatives, rates):
         total = tf.constant(0.0)
