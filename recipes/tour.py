@@ -7,7 +7,7 @@ their headline metrics and pictures into one static page.
 
 Commands::
 
-    python recipes/tour.py                                   # every recipe, ~8.5 min on 2 CPU cores
+    python recipes/tour.py                                   # every recipe, ~10 min on 2 CPU cores
     python recipes/tour.py --recipes classify,word2vec       # a subset, in the order given
     python recipes/tour.py --recipes classify,path/to/mine.py --timeout 300
 
