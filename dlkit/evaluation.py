@@ -349,13 +349,7 @@ def plot_curves(history, path, title=None, phase_starts=None):
     plt = _pyplot()
     names = sorted({key.removeprefix("val_") for key in history if key not in ("learning_rate", "lr")})
     names.sort(key=lambda name: (name != "loss", name))
-    columns = min(len(names), CURVE_COLUMNS)
-    rows = -(-len(names) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(max(4.5 * columns, 6), 3.4 * rows + 0.6), squeeze=False,
-                                layout="constrained")
-    axes = axes.ravel()
-    for spare in axes[len(names):]:
-        spare.set_visible(False)
+    figure, axes = panel_grid(plt, len(names), CURVE_COLUMNS, (4.5, 3.4), extra_height=0.6, min_width=6)
     marks = {epoch: label for epoch, label in (phase_starts or {}).items() if epoch > 1}
     for axis, name in zip(axes, names):
         for key, label, style in ((name, "train", "-"), (f"val_{name}", "validation", "--")):
@@ -391,13 +385,7 @@ def plot_comparison(histories, path, title=None, metrics=("loss", "val_loss", "a
 
     plt = _pyplot()
     shown = [name for name in metrics if any(name in history for history in histories.values())]
-    columns = min(len(shown), 2)
-    rows = -(-len(shown) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(6.0 * columns, 3.6 * rows + 0.8), squeeze=False,
-                                layout="constrained")
-    axes = axes.ravel()
-    for spare in axes[len(shown):]:
-        spare.set_visible(False)
+    figure, axes = panel_grid(plt, len(shown), 2, (6.0, 3.6))
     for axis, name in zip(axes, shown):
         for index, (label, history) in enumerate(histories.items()):
             if name in history:
@@ -439,6 +427,27 @@ def plot_confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+def panel_grid(plt, count, columns, panel_size, extra_height=0.8, min_width=0):
+    """A figure of ``count`` panels, at most ``columns`` a row, the spare cells hidden; returns ``(figure, axes)``.
+
+    Args:
+        plt: ``matplotlib.pyplot``.
+        count: panels wanted.
+        columns: the most panels a row.
+        panel_size: ``(width, height)`` of a panel in inches.
+        extra_height: inches added for the title and the legend below.
+        min_width: the figure's smallest width in inches.
+    """
+    columns = max(1, min(count, columns))
+    rows = -(-max(count, 1) // columns)
+    figure, axes = plt.subplots(rows, columns, squeeze=False, layout="constrained",
+                                figsize=(max(panel_size[0] * columns, min_width), panel_size[1] * rows + extra_height))
+    axes = axes.ravel()
+    for spare in axes[count:]:
+        spare.set_visible(False)
+    return figure, axes[:count] if count else axes
 
 
 def _pyplot():

@@ -50,18 +50,12 @@ def plot_trials(result, path, title=None):
         path: the PNG path.
         title: the figure title.
     """
-    from dlkit.evaluation import _pyplot
+    from dlkit.evaluation import _pyplot, panel_grid
 
     plt = _pyplot()
     space = result.spaces[0]
     names = list(space)
-    columns = min(len(names), COLUMNS)
-    rows = -(-len(names) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.4 * columns, 3.3 * rows + 0.8), squeeze=False,
-                                layout="constrained")
-    axes = axes.ravel()
-    for spare in axes[len(names):]:
-        spare.set_visible(False)
+    figure, axes = panel_grid(plt, len(names), COLUMNS, (4.4, 3.3))
     best = result.best
     for axis, name in zip(axes, names):
         param: Param = space[name]
