@@ -16,7 +16,7 @@ What a step costs beyond one forward + backward pass through the VGG layers the
 losses need (``benchmarks/style.py`` measures each part): the content and style
 targets are computed once per scale, outside the step; the image is optimized
 in caffe space, so no preprocessing runs on the variable; and each style layer's
-loss has its gradient written out (:func:`style_layer_loss`), one matrix product
+loss has its gradient written out (:func:`fused_style_layer_loss`), one matrix product
 ``F (G - A)`` instead of the two that automatic differentiation of ``Fᵀ F``
 gives (one per operand). XLA (``jit_compile``) is off by default: on a CPU its
 convolutions are not faster than TensorFlow's own.
