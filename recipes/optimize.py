@@ -21,7 +21,8 @@ verdict; the curves are drawn side by side.
     python recipes/optimize.py --compare schedules --epochs 30
 
 Writes into --out: comparison.json (every run's figures), optimizers.png,
-schedules.png, regularization.png (curves side by side), metrics.json, config.json.
+schedules.png, regularization.png (curves side by side), metrics.json, config.json;
+with --tensorboard, logs/<comparison>/<run>/.
 """
 
 import sys
@@ -51,7 +52,7 @@ REGULARIZERS = {
 
 
 def parse_args(argv=None):
-    parser = cli.recipe_parser("optimize", __doc__, trains=False)
+    parser = cli.recipe_parser("optimize", __doc__)
     parser.add_argument("--compare", choices=(*COMPARISONS, "all"), default=None,
                         help="which comparison (default: all; with --quick: optimizers and regularization)")
     parser.add_argument("--target", type=float, default=0.95, help="dev accuracy for 'epochs to target' (0.95)")
@@ -119,7 +120,8 @@ def main(argv=None):
         result = training.fit(lambda: network(**(builder_arguments or {})), train, batches("dev"), epochs=epochs,
                               optimizer=optimizer, learning_rate=learning_rate, momentum=momentum, schedule=schedule,
                               restore_best=False, backup=False, verbose=0, strategy=args.strategy,
-                              mixed_precision=args.mixed_precision, **fit_arguments)
+                              mixed_precision=args.mixed_precision,
+                              tensorboard=str(out / "logs" / label) if args.tensorboard else False, **fit_arguments)
         history = result.history
         errors = {split: 1 - float(evaluation.classification_report(
             *evaluation.predict_classes(result.model, batches(split, train_count if split == "train" else None)))
@@ -143,18 +145,19 @@ def main(argv=None):
 
     results, pictures = {}, {}
     if "optimizers" in chosen:
-        runs = {name: run(name, name_, rate, 0.0 if momentum is None else momentum)
+        runs = {name: run(f"optimizers/{name}", name_, rate, 0.0 if momentum is None else momentum)
                 for name, (name_, rate, momentum) in OPTIMIZERS.items()}
         results["optimizers"] = {name: figures for name, (figures, _) in runs.items()}
         pictures["optimizers"] = {name: history for name, (_, history) in runs.items()}
     if "schedules" in chosen:
-        runs = {name: run(name, "adam", 3e-3, schedule=name) for name in SCHEDULES}
+        runs = {name: run(f"schedules/{name}", "adam", 3e-3, schedule=name) for name in SCHEDULES}
         results["schedules"] = {name: figures for name, (figures, _) in runs.items()}
         pictures["schedules"] = {name: history for name, (_, history) in runs.items()}
     if "regularization" in chosen:
         quarter = len(arrays["train"][1]) // 4
         # A quarter of the data for 3x the epochs: about as many optimizer steps as the other comparisons take.
-        runs = {name: run(name, train_count=None if fitting.get("all_data") else quarter, builder_arguments=builder,
+        runs = {name: run(f"regularization/{name}", train_count=None if fitting.get("all_data") else quarter,
+                          builder_arguments=builder,
                           fit_arguments={key: value for key, value in fitting.items() if key != "all_data"},
                           epochs=epochs if fitting.get("all_data") else 3 * epochs)
                 for name, (builder, fitting) in REGULARIZERS.items()}

@@ -22,7 +22,8 @@ trials (Optuna's study in OUT/tuning.db) and runs the rest.
 
 Writes into --out: trials.csv, trials.json, trials.png (score against each
 hyperparameter on its own scale), best.json (the best settings and figures),
-model.keras (the best trial's model), metrics.json, config.json.
+model.keras (the best trial's model), metrics.json, config.json; with
+--tensorboard, logs/<trial's settings>/ per trial.
 """
 
 import inspect
@@ -34,7 +35,7 @@ DEFAULTS = {"learning_rate": 2e-3, "beta_1": 0.9, "batch_size": 32, "l2": 1e-6, 
 
 
 def parse_args(argv=None):
-    parser = cli.recipe_parser("tune", __doc__, trains=False)
+    parser = cli.recipe_parser("tune", __doc__)
     parser.add_argument("--model", default="mlp", help="a registered model name (default: mlp)")
     parser.add_argument("--dataset", default="digits", help="digits, a TFDS name, or an image folder")
     parser.add_argument("--image-size", type=cli.image_size, default=None, help="resize images to N x N")
@@ -103,11 +104,14 @@ def main(argv=None):
         dev, _ = load("dev", 256)
         test, _ = load("test", 256)
         optimizer = keras.optimizers.Adam(params["learning_rate"], beta_1=params["beta_1"])
+        label = "_".join(f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+                         for name, value in params.items())
+        tensorboard = str(out / "logs" / label) if args.tensorboard else False  # one run per trial's settings
         result = training.fit(
             lambda: models.build(args.model, input_shape=info.image_shape, num_classes=info.num_classes,
                                  **builder_arguments(params)),
             train, dev, epochs=epochs, optimizer=optimizer, restore_best=False, backup=False, verbose=0,
-            strategy=args.strategy, mixed_precision=args.mixed_precision)
+            tensorboard=tensorboard, strategy=args.strategy, mixed_precision=args.mixed_precision)
         accuracy = {split: float(evaluation.classification_report(*evaluation.predict_classes(result.model, dataset))
                                  ["accuracy"]) for split, dataset in (("dev", dev), ("test", test))}
         figures = {"score": accuracy["dev"], "dev_accuracy": accuracy["dev"], "test_accuracy": accuracy["test"],

@@ -4,6 +4,7 @@ import csv
 import json
 
 import classify
+import harness
 import keras
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from dlkit.data import shift
 
 
 def test_tune_beats_or_matches_the_defaults_and_resumes_after_a_kill(tmp_path, monkeypatch):
-    argv = ["--trials", "3", "--rounds", "2", "--epochs", "3", "--out", str(tmp_path), "--quiet"]
+    argv = ["--trials", "3", "--rounds", "2", "--epochs", "3", "--out", str(tmp_path), "--quiet", "--tensorboard"]
     original, calls = training.fit, []
 
     def killed_at_the_fourth_trial(*args, **kwargs):
@@ -43,6 +44,7 @@ def test_tune_beats_or_matches_the_defaults_and_resumes_after_a_kill(tmp_path, m
     for name in ("trials.png", "trials.json", "metrics.json", "model.keras"):
         assert (tmp_path / name).stat().st_size > 0, name
     assert not (tmp_path / "backup").exists()  # finished: the resume marker is gone
+    assert len(list((tmp_path / "logs").iterdir())) == 6  # --tensorboard: a run per trial (the kill came before fit)
     model = keras.models.load_model(tmp_path / "model.keras")
     assert model.get_layer("dense1").units == best["params"]["units"]
 
@@ -76,7 +78,8 @@ def test_train_dev_case_reports_data_mismatch_as_the_main_gap(tmp_path, capsys):
 def test_optimize_compares_regularizers_from_the_same_weights(tmp_path):
     import optimize
 
-    metrics = optimize.main(["--compare", "regularization", "--epochs", "2", "--out", str(tmp_path), "--quiet"])
+    metrics = optimize.main(["--compare", "regularization", "--epochs", "2", "--out", str(tmp_path), "--quiet",
+                             "--tensorboard"])
     runs = json.loads((tmp_path / "comparison.json").read_text())["regularization"]
     assert list(runs) == list(optimize.REGULARIZERS)
     for figures in runs.values():
@@ -85,3 +88,7 @@ def test_optimize_compares_regularizers_from_the_same_weights(tmp_path):
     assert runs["more_data"]["epochs_run"] == 2
     assert metrics["best_regularization"] in runs and (tmp_path / "regularization.png").stat().st_size > 20_000
     assert optimize.epochs_to([0.5, 0.94, 0.96, 0.97], 0.95) == 3 and optimize.epochs_to([0.5], 0.95) is None
+    for name in optimize.REGULARIZERS:  # --tensorboard: one run of logs per compared run
+        scalars = harness.event_scalars(tmp_path / "logs" / "regularization" / name / "train")
+        losses = scalars["epoch_loss"]
+        assert len(losses) == runs[name]["epochs_run"] and np.all(np.isfinite(losses)), name
