@@ -55,7 +55,7 @@ def parse_args(argv=None):
     parser = cli.recipe_parser("optimize", __doc__)
     parser.add_argument("--compare", choices=(*COMPARISONS, "all"), default=None,
                         help="which comparison (default: all; with --quick: optimizers and regularization)")
-    parser.add_argument("--target", type=float, default=0.95, help="dev accuracy for 'epochs to target' (0.95)")
+    parser.add_argument("--target", type=cli.fraction, default=0.95, help="dev accuracy for 'epochs to target' (0.95)")
     parser.add_argument("--hidden-units", type=cli.positive_int, default=128, help="units of each hidden layer")
     return parser.parse_args(argv)
 
@@ -68,10 +68,6 @@ def epochs_to(values, target):
 def main(argv=None):
     args = parse_args(argv)
     out = cli.start_run(args, "optimize")
-    if not 0 < args.target <= 1:
-        from dlkit.errors import ConfigError
-
-        raise ConfigError(f"--target is a dev accuracy in (0, 1]. Received: --target {args.target}")
 
     import keras
     import tensorflow as tf

@@ -15,7 +15,7 @@ from PIL import Image
 from dlkit import cli
 
 TRAINING_RECIPES = ["classify", "transfer_learning", "multitask", "yolo_detection", "face_verification",
-                    "style_transfer", "word2vec"]
+                    "style_transfer", "word2vec", "tune", "optimize"]
 
 
 def assert_nothing_trained(out):
@@ -76,6 +76,10 @@ CASES = {
     "classify, a one-class folder": ("classify", ["--dataset", "ONE_CLASS", "--image-size", "12"],
                                      "at least two classes"),
     "an unknown choice": ("multitask", ["--task", "segmentation"], "argument --task: invalid choice"),
+    "classify --train-dev-from fog": ("classify", ["--train-dev-from", "fog"], "argument --train-dev-from: invalid"),
+    "tune --rounds 0": ("tune", ["--rounds", "0"], "argument --rounds: must be >= 1"),
+    "tune, an unknown model": ("tune", ["--model", "lenet6"], "Unknown model"),
+    "optimize --target 2": ("optimize", ["--target", "2"], "argument --target: must be in [0, 1]"),
 }
 
 
